@@ -1,0 +1,1 @@
+"""Lictor adapter for autogen (see docs/autogen.md)."""

@@ -1,0 +1,1 @@
+"""Lictor adapter for crewai (see docs/crewai.md)."""

@@ -1,0 +1,1 @@
+"""Lictor adapter for langgraph (see docs/langgraph.md)."""
