@@ -133,14 +133,13 @@ class Governor:
             s for s in list(self.policy.protections) + list(self.policy.plugins.config)
             if pm.get_plugin(s) is None and s not in disabled
         )
-        if unknown:
-            loaded = ", ".join(sorted(self._sources)) or "none"
-            raise PolicyError([
-                f"{self.policy.where(self.policy.section_path(s))} {'.'.join(self.policy.section_path(s))}: "
-                f"no plugin named '{s}' is loaded (loaded: {loaded})"
-                for s in unknown
-            ])
-        self._configure()
+        loaded = ", ".join(sorted(self._sources)) or "none"
+        problems = [
+            f"{self.policy.where(self.policy.section_path(s))} {'.'.join(self.policy.section_path(s))}: "
+            f"no plugin named '{s}' is loaded (loaded: {loaded})"
+            for s in unknown
+        ]
+        self._configure(problems)
         self._rebuild_calls()
 
     # -- construction --------------------------------------------------------------------------
@@ -176,8 +175,7 @@ class Governor:
                 if impl.hookwrapper or impl.wrapper:
                     raise PluginError(f"plugin '{impl.plugin_name}': {hook} does not support wrapper implementations")
 
-    def _configure(self) -> None:
-        problems: list[str] = []
+    def _configure(self, problems: list[str]) -> None:
         for impl in reversed(self.pm.hook.lictor_configure.get_hookimpls()):
             kwargs = {"policy": self.policy, "ctx": self.ctx}
             try:

@@ -94,7 +94,15 @@ class RulesPlugin:
     def lictor_configure(self, policy: Policy, ctx: Any) -> None:
         problems: list[str] = []
         compiled: list[_Compiled] = []
+        first_seen: dict[str, int] = {}
         for i, rule in enumerate(policy.rules):
+            if rule.id in first_seen:
+                problems.append(
+                    f"{policy.where(('rules', i, 'id'))} rules[{i}].id: rule id '{rule.id}' is already used by "
+                    f"rules[{first_seen[rule.id]}]; rule ids must be unique"
+                )
+                continue
+            first_seen[rule.id] = i
             try:
                 compiled.append(self._compile(i, rule, policy))
             except _RuleProblem as p:

@@ -9,6 +9,7 @@ given just those fields, never a 2 KB argument it does not look at.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import re
 from typing import Any, Callable, Optional, Sequence
 
@@ -148,14 +149,18 @@ def compile_condition(source: str, *, allow_output: bool = False) -> Condition:
         program = cel.compile(source)
     except ValueError as exc:
         msg = str(exc)
-        msg = msg.replace("Failed to parse expression", "CEL syntax error in")
+        m = re.search(r"<input>:(\d+):(\d+): (?:Syntax error: )?([^\n]*)", msg)
+        if m:
+            msg = f"CEL syntax error at line {m.group(1)}, column {m.group(2)} of {source!r}: {m.group(3)}"
         raise ValueError(msg) from None
     variables = [str(v) for v in program.variables()]
     allowed = set(VARIABLES) - (set() if allow_output else {"output"})
     unknown = [v for v in variables if v not in allowed]
     if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ValueError(
-            f"unknown variable {', '.join(repr(u) for u in unknown)} in {source!r}; "
+            f"unknown variable {', '.join(repr(u) for u in unknown)} in {source!r}{hint}; "
             f"conditions may use {', '.join(sorted(allowed))}"
         )
     bad_functions = [

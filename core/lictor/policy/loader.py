@@ -10,6 +10,7 @@ All problems found are reported together, and nothing is applied when there is a
 from __future__ import annotations
 
 import difflib
+import re
 import hashlib
 from pathlib import Path
 from typing import Any, Optional, Union, get_args, get_origin
@@ -22,6 +23,20 @@ from ..errors import PolicyError
 from .schema import Policy
 
 __all__ = ["load_policy_file", "load_policy_text", "policy_from_dict", "format_path"]
+
+
+class _PolicyYamlLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. PyYAML's 1.1 rules read ``on:``, ``yes`` and ``no``
+    as booleans, which would turn ``protections: {pii: {on: [...]}}`` into a ``True`` key."""
+
+
+_PolicyYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_PolicyYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def format_path(path: tuple[Any, ...]) -> str:
@@ -180,8 +195,8 @@ def _build(data: Any, source: str, root: Optional[yaml.Node]) -> Policy:
 def load_policy_text(text: str, source: str = "<policy>") -> Policy:
     """Parse and validate YAML policy text; ``source`` names it in error messages."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_PolicyYamlLoader)
+        data = yaml.load(text, Loader=_PolicyYamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

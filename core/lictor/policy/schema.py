@@ -207,17 +207,8 @@ class Policy(_Strict):
 
     # Where the policy came from, for error messages that name file and line.
     _source: str = PrivateAttr(default="<policy>")
-    _locate: Callable[[Tuple[Any, ...]], Optional[int]] = PrivateAttr(default=lambda path: None)
+    _locate: Optional[Callable[[Tuple[Any, ...]], Optional[int]]] = PrivateAttr(default=None)
     _hash: str = PrivateAttr(default="")
-
-    @model_validator(mode="after")
-    def _unique_rule_ids(self) -> "Policy":
-        seen: set[str] = set()
-        for r in self.rules:
-            if r.id in seen:
-                raise ValueError(f"rule id {r.id!r} is used twice; rule ids must be unique")
-            seen.add(r.id)
-        return self
 
     def section(self, name: str) -> Optional[Dict[str, Any]]:
         """A plugin's configuration: ``protections.<name>`` or ``plugins.config.<name>``."""
@@ -231,7 +222,8 @@ class Policy(_Strict):
 
     def where(self, path: Tuple[Any, ...]) -> str:
         """``file:line`` of a path in the policy (``("rules", 2, "when")``), for messages."""
-        line = self._locate(tuple(path))
+        locate = self.__pydantic_private__.get("_locate") if self.__pydantic_private__ else None
+        line = locate(tuple(path)) if locate is not None else None
         return f"{self._source}:{line}" if line else self._source
 
     @property
