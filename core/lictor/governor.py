@@ -378,6 +378,19 @@ class Governor:
                 })
         return decision
 
+    def explain_votes(self, action: Action) -> list[tuple[str, str]]:
+        """Each plugin's own vote on ``action`` (no combination, nothing recorded), for
+        ``lictor explain``. Plugins with state (rate limits) count this call like any other."""
+        out = []
+        for name, call in self._action_calls:
+            try:
+                vote = call(action, self.ctx)
+            except Exception as exc:
+                out.append((name, f"raised {type(exc).__name__}: {exc} (counts as deny unless fail_open)"))
+                continue
+            out.append((name, "no opinion" if vote is None else vote.summary()))
+        return out
+
     # -- approvals -----------------------------------------------------------------------------
     def resolve_approval(self, decision: Decision, approval: Approval) -> Decision:
         """Turn a pending ``approve`` decision into allow / deny with a human's answer.
