@@ -136,10 +136,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_plugins(args: argparse.Namespace) -> int:
     gov = Governor.from_file(args.policy) if args.policy else Governor()
     try:
-        width = max(len(i.name) for i in gov.plugins())
-        for info in gov.plugins():
+        infos = gov.plugins()
+        width = max(len(i.name) for i in infos)
+        swidth = max(len(i.source) for i in infos)
+        for info in infos:
             hooks = ", ".join(h.replace("lictor_", "") for h in info.hooks)
-            _out(f"{info.name.ljust(width)}  {info.source:<28}  {hooks}")
+            _out(f"{info.name.ljust(width)}  {info.source.ljust(swidth)}  {hooks}")
     finally:
         gov.close()
     return 0
