@@ -1,0 +1,182 @@
+"""The SQLite side of the audit trail: the one place where records are numbered and chained.
+
+Records are chained here, at insert time, inside a ``BEGIN IMMEDIATE`` transaction (read the last
+hash, hash the new records after it, insert, commit). SQLite's write lock then orders every
+writer - threads, Governors and processes sharing the file - into one chain that never forks,
+without any coordination between them beyond the database itself.
+
+Each record carries a unique record id (``rid``): replaying a journal after a crash may offer a
+record that is already stored, and the id lets the store skip it instead of storing it twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
+from .record import GENESIS, chain_hash, parse_body
+
+__all__ = ["Store", "open_store", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_records (
+    seq  INTEGER PRIMARY KEY,
+    rid  TEXT    NOT NULL UNIQUE,
+    prev TEXT    NOT NULL,
+    hash TEXT    NOT NULL,
+    body BLOB    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('schema', '1');
+"""
+
+#: How long a writer waits for another process's transaction before giving up (seconds).
+BUSY_TIMEOUT = 30.0
+
+
+class Store:
+    """One connection to an audit database. Not thread-safe: callers serialise access."""
+
+    def __init__(self, path: str, *, create: bool = True) -> None:
+        self.path = path
+        if not create and not os.path.exists(path):
+            raise FileNotFoundError(f"no audit database at '{path}'")
+        self._db = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._retry(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            if create:
+                self._retry(lambda: self._db.executescript(_SCHEMA))
+            else:
+                found = self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='audit_records'"
+                ).fetchone()
+                if found is None:
+                    raise ValueError(f"'{path}' is not a Lictor audit database (no audit_records table)")
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _retry(self, fn: Any) -> Any:
+        # Changing the journal mode or creating tables can meet SQLITE_BUSY without the busy
+        # handler being consulted (several processes opening a fresh file at once): retry.
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+    def append(self, bodies: Sequence[bytes], *, dedupe: bool = False) -> int:
+        """Chain and insert record bodies in one transaction; returns how many were stored.
+
+        ``dedupe=True`` (journal replay) skips bodies whose record id is already stored, and
+        torn or unreadable lines (a process killed in the middle of a write never acknowledged
+        that decision).
+        """
+        if not bodies:
+            return 0
+        db = self._db
+        self._retry(lambda: db.execute("BEGIN IMMEDIATE"))
+        try:
+            row = db.execute("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (row[0], row[1]) if row is not None else (0, GENESIS)
+            rows = []
+            seen: set[str] = set()
+            for body in bodies:
+                if dedupe:
+                    rec = parse_body(body)
+                    if rec is None:
+                        continue
+                    rid = rec["rid"]
+                    if rid in seen or db.execute(
+                        "SELECT 1 FROM audit_records WHERE rid = ?", (rid,)
+                    ).fetchone() is not None:
+                        continue
+                    seen.add(rid)
+                else:
+                    rid = _rid_of(body)
+                seq += 1
+                h = chain_hash(prev, seq, body)
+                rows.append((seq, rid, prev, h, body))
+                prev = h
+            db.executemany(
+                "INSERT INTO audit_records (seq, rid, prev, hash, body) VALUES (?, ?, ?, ?, ?)", rows
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        return len(rows)
+
+    # -- reading -------------------------------------------------------------------------------
+    def rows(self, after: int = 0, batch: int = 2000) -> Iterator[tuple[int, str, str, str, bytes]]:
+        """Every record ``(seq, rid, prev, hash, body)`` in sequence order, read in batches."""
+        db = self._db
+        last = after
+        while True:
+            chunk = db.execute(
+                "SELECT seq, rid, prev, hash, body FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not chunk:
+                return
+            yield from chunk
+            last = chunk[-1][0]
+
+    def last(self, n: Optional[int]) -> list[tuple[int, str, str, str, bytes]]:
+        """The last ``n`` records (all when ``n`` is None), oldest first."""
+        if n is None:
+            return list(self.rows())
+        if n <= 0:
+            return []
+        got = self._db.execute(
+            "SELECT seq, rid, prev, hash, body FROM audit_records ORDER BY seq DESC LIMIT ?", (n,)
+        ).fetchall()
+        got.reverse()
+        return got
+
+    def head(self) -> tuple[int, str]:
+        row = self._db.execute("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row is not None else (0, GENESIS)
+
+    def hash_at(self, seq: int) -> Optional[str]:
+        row = self._db.execute("SELECT hash FROM audit_records WHERE seq = ?", (seq,)).fetchone()
+        return row[0] if row is not None else None
+
+
+def _rid_of(body: bytes) -> str:
+    # Bodies written by this process's own hot path: the rid is always there (sorted keys put
+    # it after the action fields, so parse rather than slice).
+    rec = parse_body(body)
+    if rec is None:
+        raise ValueError("an audit record without a record id reached the store")
+    return rec["rid"]
+
+
+def open_store(path: str, *, create: bool = True) -> Store:
+    """Open (and by default create) the audit database at ``path``."""
+    return Store(path, create=create)
+
+
+def iter_bodies(rows: Iterable[tuple[int, str, str, str, bytes]]) -> Iterator[bytes]:
+    for row in rows:
+        yield row[4]
