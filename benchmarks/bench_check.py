@@ -1,0 +1,119 @@
+"""Decision latency of ``Governor.check`` on a 100-rule policy, with the audit trail off and on.
+
+    python benchmarks/bench_check.py [--checks 100000] [--rules 100]
+
+The policy has rules on 50 tools: plain denies, CEL conditions on arguments and roles,
+redactions, approvals and rate limits. The checks are a fixed, seeded mix of actions on those
+tools and on tools no rule names. Actions are built before timing (adapters build them from the
+framework's event either way); each check is timed alone with ``perf_counter_ns``.
+Targets (DESIGN.md §5): p50 <= 20 µs and p99 <= 100 µs with the audit on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import lictor
+from lictor.audit import verify_file
+
+
+def build_policy(n_rules: int, audit_path: str | None) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = []
+    for i in range(n_rules):
+        tool = f"tool_{i % 50}"
+        shape = i % 5
+        if shape == 0:
+            rules.append({"id": f"r{i}", "match": {"kind": "tool_call", "name": tool},
+                          "when": "args.amount > 900 && !('treasurer' in agent_roles)", "effect": "approve", "risks": ["ASI02"]})
+        elif shape == 1:
+            rules.append({"id": f"r{i}", "match": {"kind": "tool_call", "name": tool, "agent": "bot-*"},
+                          "when": "args.target.startsWith('prod-')", "effect": "deny", "risks": ["ASI02"]})
+        elif shape == 2:
+            rules.append({"id": f"r{i}", "match": {"kind": "tool_call", "name": tool},
+                          "limit": {"count": 1_000_000, "per": "60s", "key": "agent"}, "risks": ["ASI08"]})
+        elif shape == 3:
+            rules.append({"id": f"r{i}", "match": {"kind": "tool_call", "name": tool}, "effect": "redact",
+                          "redact": {"args": ["card"]}, "risks": ["ASI03"]})
+        else:
+            rules.append({"id": f"r{i}", "match": {"kind": ["tool_call", "code_exec"], "name": f"shell_{i}*"},
+                          "effect": "deny", "risks": ["ASI05"]})
+    policy: dict[str, Any] = {"agents": {"treasurer-*": {"roles": ["treasurer"]}}, "rules": rules}
+    if audit_path:
+        policy["audit"] = {"sink": "sqlite", "path": audit_path}
+    return policy
+
+
+def build_actions(n: int, seed: int = 7) -> list[lictor.Action]:
+    rnd = random.Random(seed)
+    agents = [f"support-{i}" for i in range(20)] + [f"bot-{i}" for i in range(5)] + ["treasurer-1"]
+    out = []
+    for i in range(n):
+        t = rnd.randrange(70)
+        name = f"tool_{t}" if t < 50 else f"unlisted_{t}"
+        args: dict[str, Any] = {"amount": rnd.randrange(1000), "target": rnd.choice(["prod-db", "staging", "prod-api", "dev"]),
+                                "note": "customer asked for a refund of the last order"}
+        if rnd.random() < 0.3:
+            args["card"] = "4111 1111 1111 1111"
+        out.append(lictor.Action(kind="tool_call", agent=rnd.choice(agents), name=name, args=args,
+                                 session=f"s{i % 100}"))
+    return out
+
+
+def measure(gov: lictor.Governor, actions: list[lictor.Action]) -> tuple[list[float], dict[str, int], float]:
+    for a in actions[:2000]:  # warm caches
+        gov.check(a)
+    timer = time.perf_counter_ns
+    lat = [0.0] * len(actions)
+    verdicts: dict[str, int] = {}
+    gc.disable()
+    start = time.perf_counter()
+    try:
+        for i, a in enumerate(actions):
+            t0 = timer()
+            d = gov.check(a)
+            lat[i] = (timer() - t0) / 1000.0
+            verdicts[d.verdict] = verdicts.get(d.verdict, 0) + 1
+    finally:
+        gc.enable()
+    wall = time.perf_counter() - start
+    return lat, verdicts, wall
+
+
+def report(label: str, lat: list[float], verdicts: dict[str, int], wall: float) -> None:
+    q = statistics.quantiles(lat, n=100)
+    print(f"{label:<28} p50 {q[49]:6.1f} µs   p99 {q[98]:6.1f} µs   max {max(lat):8.1f} µs   "
+          f"{len(lat) / wall:9,.0f} checks/s   verdicts {dict(sorted(verdicts.items()))}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checks", type=int, default=100_000)
+    ap.add_argument("--rules", type=int, default=100)
+    args = ap.parse_args()
+    actions = build_actions(args.checks)
+    print(f"{args.rules}-rule policy, {args.checks:,} checks of mixed actions (lictor {lictor.__version__})")
+    with lictor.Governor(build_policy(args.rules, None), load_entrypoints=False) as gov:
+        report("audit off", *measure(gov, actions))
+    with tempfile.TemporaryDirectory() as tmp:
+        for durability in ("journal", "batch"):
+            path = str(Path(tmp) / f"audit-{durability}.db")
+            pol = build_policy(args.rules, path)
+            pol["audit"]["durability"] = durability
+            gov = lictor.Governor(pol, load_entrypoints=False)
+            lat, verdicts, wall = measure(gov, actions)
+            gov.close()
+            report(f"audit on ({durability})", lat, verdicts, wall)
+            rep = verify_file(path)
+            print(f"{'':<28} audit: {rep.records:,} records, chain {'intact' if rep.ok else 'BROKEN'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
