@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from .errors import LictorError, PolicyError
 from .governor import Governor
 from .models import Action, Decision
+from .cli_protections import register_protection_commands
 
 __all__ = ["main", "VERDICT_EXIT"]
 
@@ -218,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--last", type=int, help="only the last N records")
     s.add_argument("--json", action="store_true", help="one JSON object per line")
     s.set_defaults(func=cmd_audit_show)
+
+    register_protection_commands(sub)
 
     s = sub.add_parser("demo", help="a scripted agent run through a sample policy, with a verified audit trail")
     s.add_argument("--audit", help="where to write the demo's audit database (default: a temporary file)")

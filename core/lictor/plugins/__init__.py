@@ -20,9 +20,14 @@ def _audit() -> Any:
     return AuditPlugin()
 
 
-#: name -> factory, in registration order.
-BUILTINS: dict[str, Callable[[], Any]] = {
-    "rules": RulesPlugin,
-    "kill_switch": KillSwitchPlugin,
-    "audit": _audit,
-}
+def _builtins() -> dict[str, Callable[[], Any]]:
+    from ..protections import PROTECTIONS
+
+    out: dict[str, Callable[[], Any]] = {"rules": RulesPlugin, "kill_switch": KillSwitchPlugin}
+    out.update(PROTECTIONS)
+    out["audit"] = _audit
+    return out
+
+
+#: name -> factory, in registration order: rules, kill switch, the protections, the audit trail.
+BUILTINS: dict[str, Callable[[], Any]] = _builtins()
