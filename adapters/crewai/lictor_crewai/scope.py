@@ -1,0 +1,73 @@
+"""Which CrewAI events belong to a governed crew or flow.
+
+CrewAI 1.15 keeps its hooks in one process-wide list per interception point (the "crew-scoped"
+hooks of ``@CrewBase`` are registered in that same global list, and the context-variable registry
+``scoped_hooks()`` only covers code that runs inside a ``with`` block the caller owns). To govern
+*one* crew and leave its neighbours alone, every Lictor hook first asks its scope whether the
+event is its own: a crew scope compares ``ctx.crew`` by identity; a flow scope compares CrewAI's
+``current_flow_id`` context variable, which the flow sets for everything it runs (it is copied into
+worker threads and ``asyncio.to_thread``), so crews built inside flow methods are covered too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Optional
+
+from crewai.flow.flow_context import current_flow_id
+
+__all__ = ["Scope", "CrewScope", "FlowScope"]
+
+
+class Scope:
+    """Decides whether a hook context belongs to the governed object, and names its session."""
+
+    kind = "?"
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def owns(self, ctx: Any) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def session(self, ctx: Any) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        name = getattr(self.target, "name", None) or type(self.target).__name__
+        return f"{self.kind} {name!r}"
+
+
+class CrewScope(Scope):
+    """One ``Crew`` object. Its session is a fresh id per ``kickoff()`` (set at EXECUTION_START)."""
+
+    kind = "crew"
+
+    def __init__(self, target: Any) -> None:
+        super().__init__(target)
+        self.run_id: Optional[str] = None
+
+    def owns(self, ctx: Any) -> bool:
+        return getattr(ctx, "crew", None) is self.target
+
+    def new_run(self) -> str:
+        self.run_id = f"crew-run-{uuid.uuid4().hex[:16]}"
+        return self.run_id
+
+    def session(self, ctx: Any) -> str:
+        if self.run_id is None:  # governed mid-run: no EXECUTION_START seen yet
+            self.run_id = f"crew-{getattr(self.target, 'id', id(self.target))}"
+        return self.run_id
+
+
+class FlowScope(Scope):
+    """One ``Flow`` object: everything that runs while CrewAI's ``current_flow_id`` is its id."""
+
+    kind = "flow"
+
+    def owns(self, ctx: Any) -> bool:
+        fid = current_flow_id.get()
+        return fid is not None and fid == self.target.flow_id
+
+    def session(self, ctx: Any) -> str:
+        return f"flow-{current_flow_id.get()}"
