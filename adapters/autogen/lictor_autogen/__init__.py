@@ -1,1 +1,37 @@
-"""Lictor adapter for autogen (see docs/autogen.md)."""
+"""Lictor adapter for AutoGen AgentChat 0.7 (see docs/autogen.md).
+
+One line governs an agent or a team::
+
+    from lictor_autogen import govern
+    team = govern(RoundRobinGroupChat([...]), gov)
+
+or, without touching AutoGen internals, build agents with ``LictorWorkbench`` and
+``LictorModelClient``.
+"""
+
+from .approval import Approver, approval_prompt
+from .context import GovernedRun
+from .govern import Governance, governance_of, govern, ungovern
+from .messages import LictorMessageHandler
+from .model_client import LictorModelClient
+from .signing import SIGNATURE_KEY, MessageSigner, SignatureGate, signing_payload
+from .termination import LictorHaltTermination
+from .workbench import LictorWorkbench
+
+__all__ = [
+    "govern",
+    "ungovern",
+    "governance_of",
+    "Governance",
+    "GovernedRun",
+    "LictorWorkbench",
+    "LictorModelClient",
+    "LictorMessageHandler",
+    "LictorHaltTermination",
+    "MessageSigner",
+    "SignatureGate",
+    "SIGNATURE_KEY",
+    "signing_payload",
+    "Approver",
+    "approval_prompt",
+]
