@@ -499,11 +499,11 @@ def _coerce_policy(policy: PolicyLike) -> Policy:
 def _state_from_policy(policy: Policy) -> StateBackend:
     if policy.state.backend == "memory":
         return MemoryState()
+    from .redis_state import RedisState
+
     try:
-        from .redis_state import RedisState  # noqa: WPS433 - optional dependency
+        return RedisState(policy.state.url or "", prefix=policy.state.prefix, flag_refresh=policy.state.flag_refresh)
     except ImportError as exc:
-        raise PolicyError(
-            f"{policy.where(('state', 'backend'))} state.backend: 'redis' needs the redis extra "
-            f"(pip install 'lictor[redis]'): {exc}"
-        ) from None
-    return RedisState(policy.state.url or "", prefix=policy.state.prefix)
+        raise PolicyError(f"{policy.where(('state', 'backend'))} state.backend: {exc}") from None
+    except ConnectionError as exc:
+        raise PolicyError(f"{policy.where(('state', 'url'))} state.url: {exc}") from None

@@ -167,11 +167,14 @@ class PluginsSection(_Strict):
 
 
 class StateSection(_Strict):
-    """Where counters and flags live: ``memory`` (one process) or ``redis`` (shared)."""
+    """Where counters and flags live: ``memory`` (one process) or ``redis`` (shared by every
+    process and machine using the same ``url`` and ``prefix``). With Redis, a kill switch
+    engaged anywhere reaches every process within ``flag_refresh``."""
 
     backend: Literal["memory", "redis"] = "memory"
     url: Optional[str] = None
     prefix: str = "lictor:"
+    flag_refresh: Duration = 0.25
 
     @model_validator(mode="after")
     def _url_for_redis(self) -> "StateSection":

@@ -1,0 +1,115 @@
+"""Shared state on a real Redis server: limits and the kill switch across processes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import lictor
+
+from core_helpers import act
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this)")
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def policy(url: str, prefix: str) -> dict:
+    return {
+        "state": {"backend": "redis", "url": url, "prefix": prefix, "flag_refresh": "50ms"},
+        "rules": [{"id": "refund-rate", "match": {"name": "refund"}, "limit": {"count": 5, "per": "60s", "key": "agent"}}],
+    }
+
+
+def test_two_governors_share_one_rate_limit(redis_url: str) -> None:
+    a = lictor.Governor.from_dict(policy(redis_url, "t1:"), load_entrypoints=False)
+    b = lictor.Governor.from_dict(policy(redis_url, "t1:"), load_entrypoints=False)
+    verdicts = [(a if i % 2 else b).check(act("refund", agent="x")).verdict for i in range(7)]
+    assert verdicts == ["allow"] * 5 + ["deny"] * 2
+    assert a.check(act("refund", agent="y")).verdict == "allow"
+    other = lictor.Governor.from_dict(policy(redis_url, "other:"), load_entrypoints=False)  # own prefix, own counts
+    assert other.check(act("refund", agent="x")).verdict == "allow"
+    for g in (a, b, other):
+        g.close()
+
+
+def test_limit_shared_by_many_processes_is_exact(redis_url: str, tmp_path: Path) -> None:
+    code = textwrap.dedent(f"""
+        import json, lictor
+        gov = lictor.Governor.from_dict({policy(redis_url, "t2:")!r}, load_entrypoints=False)
+        out = [gov.check(lictor.Action(kind="tool_call", agent="shared", name="refund")).verdict for _ in range(4)]
+        print(json.dumps(out))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    flat = [v for r in results for v in r]
+    assert flat.count("allow") == 5 and flat.count("deny") == 11
+
+
+def test_kill_switch_engaged_in_one_process_stops_another(redis_url: str) -> None:
+    code = textwrap.dedent(f"""
+        import sys, time, lictor
+        gov = lictor.Governor.from_dict({policy(redis_url, "t3:")!r}, load_entrypoints=False)
+        print("ready", flush=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            d = gov.check(lictor.Action(kind="tool_call", agent="worker", name="lookup"))
+            if d.halt:
+                print("halted:", d.reasons[0], flush=True)
+                break
+            time.sleep(0.01)
+    """)
+    worker = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    ops = lictor.Governor.from_dict(policy(redis_url, "t3:"), load_entrypoints=False)
+    ops.kill_switch.engage("incident 42", agent="worker")
+    out, _ = worker.communicate(timeout=30)
+    assert "halted: kill switch engaged for agent 'worker': incident 42" in out
+    assert ops.check(act("lookup", agent="worker")).halt
+    ops.kill_switch.release(agent="worker")
+    assert not ops.check(act("lookup", agent="worker")).halt
+    ops.close()
+
+
+def test_unreachable_redis_is_a_clear_policy_error() -> None:
+    with pytest.raises(lictor.PolicyError, match="state.url: cannot reach Redis at redis://127.0.0.1:1/0"):
+        lictor.Governor.from_dict({"state": {"backend": "redis", "url": "redis://127.0.0.1:1/0"}}, load_entrypoints=False)
+    with pytest.raises(lictor.PolicyError, match="backend 'redis' needs a 'url'"):
+        lictor.Governor.from_dict({"state": {"backend": "redis"}}, load_entrypoints=False)
