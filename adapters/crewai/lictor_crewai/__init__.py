@@ -19,7 +19,7 @@ from .actions import DELEGATION_TOOLS
 from .approval import Approver, console_approver
 from .errors import LictorStop
 from .governance import Governance
-from .guardrail import LictorGuardrail
+from .guardrail import lictor_guardrail
 from .scope import CrewScope, FlowScope, Scope
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
     "ungovern",
     "governance_of",
     "Governance",
-    "LictorGuardrail",
+    "lictor_guardrail",
     "LictorStop",
     "Approver",
     "console_approver",
