@@ -136,7 +136,7 @@ def refusal_text(decision: Decision, what: str) -> str:
         reasons = reasons[: _MAX_REASON - 3] + "..."
     rules = f" (rule {', '.join(decision.rule_ids)})" if decision.rule_ids else ""
     if decision.halt:
-        return (f"Lictor stopped this run: {reasons}{rules}. {what} was not run. "
+        return (f"Lictor stopped this run: {reasons}{rules}. {what[:1].upper()}{what[1:]} was not run. "
                 "Do not call any more tools; tell the user the run was stopped.")
     return (f"Lictor policy refused {what}: {reasons}{rules}. It was not run. "
             "Do not retry it with the same arguments; tell the user it is not allowed "
