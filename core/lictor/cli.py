@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from .errors import LictorError, PolicyError
 from .governor import Governor
+from .policy.loader import load_policy_file
 from .models import Action, Decision
 from .cli_protections import register_protection_commands
 
@@ -58,11 +59,11 @@ def _load_action(raw: str) -> Action:
 
 
 def _governor(policy: str, *, record: bool = False) -> Governor:
-    gov = Governor.from_file(policy)
-    if not record and gov.pm.get_plugin("audit") is not None:
-        # Trying a policy must not write to the production audit trail.
-        gov.unregister("audit")
-    return gov
+    pol = load_policy_file(policy)
+    if not record:
+        # Trying a policy must not write to (or even open) the production audit trail.
+        pol = pol.model_copy(update={"audit": None})
+    return Governor(pol)
 
 
 def _decision_json(d: Decision) -> dict[str, Any]:

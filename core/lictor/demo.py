@@ -99,9 +99,12 @@ def run_demo(audit_path: Optional[str] = None, out: Callable[[str], None] = prin
     tampered = str(Path(audit_path).with_suffix(".tampered.db"))
     shutil.copyfile(audit_path, tampered)
     with sqlite3.connect(tampered) as db:
-        row = db.execute("SELECT seq, body FROM records WHERE body LIKE '%\"deny\"%' ORDER BY seq LIMIT 1").fetchone()
-        if row is not None:
-            db.execute("UPDATE records SET body = ? WHERE seq = ?", (row[1].replace('"deny"', '"allow"', 1), row[0]))
+        for seq, body in db.execute("SELECT seq, body FROM audit_records ORDER BY seq").fetchall():
+            raw = bytes(body) if not isinstance(body, str) else body.encode()
+            if b'"verdict":"deny"' in raw:
+                db.execute("UPDATE audit_records SET body = ? WHERE seq = ?",
+                           (raw.replace(b'"verdict":"deny"', b'"verdict":"allow"', 1), seq))
+                break
     t = verify_file(tampered)
     out(f"Someone edits a 'deny' into an 'allow' in a copy: verify says "
         + (f"TAMPERED at record {t.first_bad} ({t.problem})" if not t.ok else "ok (!)"))

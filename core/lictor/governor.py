@@ -403,7 +403,7 @@ class Governor:
             raise ValueError(f"only an 'approve' decision can be resolved, this one is {decision.verdict!r}")
         if not isinstance(approval, Approval):
             raise TypeError("approval must be a lictor.Approval")
-        resolved = _apply_approval(decision, approval)
+        resolved = _apply_approval(decision, approval, resolves=True)
         resolved = resolved.model_copy(update={"decision_id": f"{self._id_prefix}-{next(self._ids)}"})
         action = decision.action
         assert action is not None
@@ -460,7 +460,7 @@ class Governor:
         self.close()
 
 
-def _apply_approval(decision: Decision, approval: Approval) -> Decision:
+def _apply_approval(decision: Decision, approval: Approval, resolves: bool = False) -> Decision:
     action = decision.action
     who = approval.approver
     note = f": {approval.comment}" if approval.comment else ""
@@ -474,8 +474,8 @@ def _apply_approval(decision: Decision, approval: Approval) -> Decision:
     else:
         verdict = "deny"
         reason = f"refused by {who}{note}"
-    if decision.decision_id:
-        reason += f" (approval of decision {decision.decision_id})"
+    if resolves:
+        reason += f" (answer to pending decision {decision.decision_id})"
     return decision.model_copy(update={
         "verdict": verdict,
         "action": action,
