@@ -14,6 +14,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
@@ -37,6 +38,19 @@ _DISABLE_ENV = "LICTOR_DISABLE_PLUGINS"
 _NO_ENTRYPOINTS_ENV = "LICTOR_NO_ENTRYPOINTS"
 
 PolicyLike = Union[Policy, Mapping[str, Any], str, Path, None]
+
+# Decision ids are "<random prefix>-<counter>": unique across processes without a clock or a
+# uuid per check. A forked child would inherit both, so every live Governor re-seeds in it.
+_LIVE: "weakref.WeakSet[Governor]" = weakref.WeakSet()
+
+
+def _reseed_after_fork() -> None:
+    for gov in list(_LIVE):
+        gov._reseed_ids()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed_after_fork)
 
 
 class PluginInfo:
@@ -97,8 +111,8 @@ class Governor:
         self.ctx = Context(self, self.policy, self._state, clock)
         self._sources: dict[str, str] = {}
         self._fail_open = frozenset(self.policy.plugins.fail_open)
-        self._ids = itertools.count(1)
-        self._id_prefix = secrets.token_hex(6)
+        self._reseed_ids()
+        _LIVE.add(self)
         self._rollout_cache: dict[str, bool] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -141,6 +155,10 @@ class Governor:
         ]
         self._configure(problems)
         self._rebuild_calls()
+
+    def _reseed_ids(self) -> None:
+        self._ids = itertools.count(1)
+        self._id_prefix = secrets.token_hex(6)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod

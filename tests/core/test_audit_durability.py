@@ -291,7 +291,6 @@ def test_a_governor_inherited_through_fork_writes_its_own_records(tmp_path: Path
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
-@pytest.mark.xfail(strict=True, reason="Governor keeps its decision-id prefix across fork() (core, not audit)")
 def test_decision_ids_stay_unique_across_fork(tmp_path: Path) -> None:
     recs = _run_forked(tmp_path)
     assert len({r["decision_id"] for r in recs}) == len(recs)
