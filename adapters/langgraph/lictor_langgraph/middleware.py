@@ -132,6 +132,7 @@ class LictorMiddleware(AgentMiddleware):
         self._resolve_lock = threading.Lock()
         # Sessions whose run a halt decision stopped; the next model step ends the run.
         self._halted: dict[str, Decision] = {}
+        self._model_names: dict[int, tuple[Any, str]] = {}
 
     @property
     def name(self) -> str:
@@ -261,7 +262,7 @@ class LictorMiddleware(AgentMiddleware):
 
     def _before_model(self, request: ModelRequest) -> _ModelPlan:
         ident = self._identity(current_config())
-        model = _model_name(request.model)
+        model = _model_name(request.model, self._model_names)
         if ident.session is not None:
             halted = self._halted.pop(ident.session, None)
             if halted is not None:
@@ -372,12 +373,22 @@ class LictorMiddleware(AgentMiddleware):
         return msg.model_copy(update={"content": content, "tool_calls": kept, "additional_kwargs": extra})
 
 
-def _model_name(model: Any) -> str:
+def _model_name(model: Any, cache: "dict[int, tuple[Any, str]]") -> str:
+    """The model's name for ``Action.name`` (cached per model object: pydantic chat models make
+    a missing-attribute lookup cost microseconds)."""
+    hit = cache.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    name = type(model).__name__
     for attr in ("model_name", "model", "model_id"):
         v = getattr(model, attr, None)
         if isinstance(v, str) and v:
-            return v
-    return type(model).__name__
+            name = v
+            break
+    if len(cache) > 64:
+        cache.clear()
+    cache[id(model)] = (model, name)
+    return name
 
 
 def _task_id(request: ModelRequest) -> Optional[str]:
