@@ -137,3 +137,21 @@ def test_parse_answer_keeps_the_approver_and_comment():
     assert (a.approver, a.comment, a.approved) == ("dana", "why?", False)
     given = lictor.Approval(approved=True, approver="eve")
     assert parse_answer(given, "x") is given
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_two_paused_calls_in_one_step_are_answered_by_interrupt_id(audited, recorder, mode):
+    a, b = call("issue_refund", amount=300), call("issue_refund", amount=400)
+    agent = create_agent(model(says(a, b), says(text="done")), TOOLS, middleware=[LictorMiddleware(audited)],
+                         checkpointer=InMemorySaver(), name="support-7")
+    thread = f"two-{mode}"
+    state = drive(agent, ask("two refunds"), thread, mode)
+    by_call = {i.value["action"]["call_id"]: i.id for i in state["interrupts"]}
+    assert set(by_call) == {a["id"], b["id"]} and len(set(by_call.values())) == 2
+    answers = {by_call[a["id"]]: {"type": "approve", "approver": "alice"},
+               by_call[b["id"]]: {"type": "reject", "approver": "alice"}}
+    drive(agent, Command(resume=answers), thread, mode)
+    assert RAN == [("issue_refund", {"amount": 300, "iban": "DE00"})]
+    assert [d.verdict for d in recorder.about(a["id"]) if d.output is None] == ["approve", "allow"]
+    assert [d.verdict for d in recorder.about(b["id"])] == ["approve", "deny"]
+    assert audited.audit.verify().ok
