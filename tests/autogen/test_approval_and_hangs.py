@@ -118,8 +118,6 @@ async def test_a_cancelled_run_returns_promptly(gov) -> None:
     task = asyncio.ensure_future(agent.run(task="go", cancellation_token=token))
     await asyncio.wait_for(started.wait(), TIMEOUT)
     token.cancel()
-    try:
-        res = await asyncio.wait_for(task, TIMEOUT)
-    except asyncio.CancelledError:
-        return  # cancelled cleanly: run() ended, no hang
-    assert tool_result(res).is_error  # or the tool came back as a refusal; either way no hang
+    res = await asyncio.wait_for(task, TIMEOUT)  # returns: the cancelled tool became an error result
+    r = tool_result(res)
+    assert r.is_error and "cancelled" in r.content
