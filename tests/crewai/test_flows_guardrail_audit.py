@@ -9,6 +9,7 @@ from crewai import Agent, Crew, Task
 from crewai.flow.flow import Flow, start
 from crewai.tools import tool
 
+import lictor
 from lictor_crewai import lictor_guardrail, LictorStop, govern, ungovern
 from scripted_llm import ScriptedLLM, act, final
 
@@ -101,3 +102,39 @@ def test_a_governed_run_leaves_a_verifiable_audit_trail(make_gov, log, tmp_path)
     records = gov.audit.records()
     assert len(records) == len(log.decisions) >= 3
     assert gov.audit.verify().ok
+
+
+class HaltOnce:
+    """Halts the first mail attempt only (an incident that is over by the next run)."""
+
+    name = "halt_once"
+
+    def __init__(self) -> None:
+        self.fired = False
+
+    @lictor.hookimpl
+    def lictor_check_action(self, action: lictor.Action, ctx: Any) -> Any:
+        if action.name == "send_email" and not self.fired:
+            self.fired = True
+            return lictor.Decision.deny("incident", rule_id="incident", halt=True)
+        return None
+
+
+def test_a_halt_stops_one_flow_run_and_not_the_next(make_gov, log):
+    MailFlow.ran, MailFlow.llms = [], []
+    flow = MailFlow()
+    govern(flow, make_gov({}, HaltOnce()))
+    with pytest.raises(LictorStop, match="incident"):
+        flow.kickoff()
+    assert MailFlow.ran == []
+    assert flow.kickoff() == "flow done"
+    assert MailFlow.ran == ["a@example.com"]
+
+
+async def test_async_kickoff_is_governed(make_gov, log):
+    ran: list[Any] = []
+    crew, llm = build_crew(ran, [act("send_email", to="a@example.com", body="hi"), final()])
+    govern(crew, make_gov(NO_MAIL))
+    await crew.kickoff_async()
+    assert ran == []
+    assert "Lictor policy refused this tool_call 'send_email'" in llm.last_prompt_text()

@@ -23,7 +23,7 @@ from . import messages as msg
 from .actions import model_action, tool_action
 from .approval import Approver, ask
 from .errors import LictorStop
-from .scope import CrewScope, Scope
+from .scope import Scope
 
 __all__ = ["Governance"]
 
@@ -75,9 +75,8 @@ class Governance:
             (P.POST_TOOL_CALL, self._post_tool),
             (P.PRE_MODEL_CALL, self._pre_model),
             (P.POST_MODEL_CALL, self._post_model),
+            (P.EXECUTION_START, self._execution_start),
         ]
-        if isinstance(scope, CrewScope):
-            self._hooks.append((P.EXECUTION_START, self._execution_start))
 
     # -- install / remove ------------------------------------------------------------------------
     @property
@@ -151,8 +150,14 @@ class Governance:
 
     # -- hooks -------------------------------------------------------------------------------------
     def _execution_start(self, ctx: Any) -> None:
-        if self.active and self.scope.owns(ctx):
-            self.scope.new_run()  # type: ignore[attr-defined]
+        if not self.active:
+            return
+        try:
+            session = self.scope.start(ctx)
+            if session is not None:
+                self._halted.pop(session, None)  # a halt stops one run, not the next one
+        except Exception:  # noqa: BLE001 - only bookkeeping; the checks themselves fail closed
+            pass
 
     def _pre_tool(self, ctx: Any) -> None:
         if not self.active or not self.scope.owns(ctx):

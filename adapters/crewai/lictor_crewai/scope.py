@@ -33,6 +33,10 @@ class Scope:
     def session(self, ctx: Any) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def start(self, ctx: Any) -> Optional[str]:  # pragma: no cover - overridden
+        """At EXECUTION_START: the session of the run that begins, when it is this target's."""
+        raise NotImplementedError
+
     def describe(self) -> str:
         name = getattr(self.target, "name", None) or type(self.target).__name__
         return f"{self.kind} {name!r}"
@@ -50,7 +54,9 @@ class CrewScope(Scope):
     def owns(self, ctx: Any) -> bool:
         return getattr(ctx, "crew", None) is self.target
 
-    def new_run(self) -> str:
+    def start(self, ctx: Any) -> Optional[str]:
+        if getattr(ctx, "crew", None) is not self.target:
+            return None
         self.run_id = f"crew-run-{uuid.uuid4().hex[:16]}"
         return self.run_id
 
@@ -71,3 +77,9 @@ class FlowScope(Scope):
 
     def session(self, ctx: Any) -> str:
         return f"flow-{current_flow_id.get()}"
+
+    def start(self, ctx: Any) -> Optional[str]:
+        # CrewAI's flow run id is the flow's state id, the same for every kickoff of one flow.
+        if getattr(ctx, "flow", None) is not self.target:
+            return None
+        return f"flow-{self.target.flow_id}"
