@@ -138,3 +138,26 @@ async def test_async_kickoff_is_governed(make_gov, log):
     await crew.kickoff_async()
     assert ran == []
     assert "Lictor policy refused this tool_call 'send_email'" in llm.last_prompt_text()
+
+
+def test_a_standalone_agent_kickoff_inside_a_governed_flow_is_governed(make_gov, log):
+    ran: list[Any] = []
+
+    @tool("send_email")
+    def send_email(to: str) -> str:
+        """Send an email."""
+        ran.append(to)
+        return "sent"
+
+    class SoloFlow(Flow):
+        @start()
+        def go(self) -> str:
+            agent = Agent(role="solo", goal="g", backstory="b", tools=[send_email],
+                          llm=ScriptedLLM(model="m", script=[act("send_email", to="x"), final("ok")]))
+            return agent.kickoff("send a mail").raw
+
+    flow = SoloFlow()
+    govern(flow, make_gov(NO_MAIL))
+    flow.kickoff()
+    assert ran == []
+    assert log.verdicts("tool_call") == [("send_email", "deny")]

@@ -248,3 +248,27 @@ def test_an_ungoverned_crew_next_to_a_governed_one_is_left_alone(make_gov, log):
     crew_a.kickoff()
     assert ran_a == [] and len(ran_b) == 1
     assert {a.agent for a, _ in log.decisions} == {"alpha"}
+
+
+def test_hierarchical_manager_and_its_workers_are_governed(make_gov, log):
+    ran: list[Any] = []
+
+    @tool("send_email")
+    def send_email(to: str) -> str:
+        """Send an email."""
+        ran.append(to)
+        return "sent"
+
+    manager = Agent(role="manager", goal="g", backstory="b", allow_delegation=True, llm=ScriptedLLM(
+        model="manager-model", script=[act("Delegate work to coworker", task="mail x", context="c", coworker="mailer"),
+                                       final("ok")]))
+    worker = Agent(role="mailer", goal="g", backstory="b", tools=[send_email],
+                   llm=ScriptedLLM(model="worker-model", script=[act("send_email", to="x"), final("ok")]))
+    crew = Crew(agents=[worker], tasks=[Task(description="mail x", expected_output="ok")],
+                process=Process.hierarchical, manager_agent=manager)
+    govern(crew, make_gov({"rules": [{"id": "no-mail", "match": {"name": "send_email"}, "effect": "deny"}]}))
+    crew.kickoff()
+    assert ran == []
+    assert ("mailer", "allow") in log.verdicts("handoff")
+    assert ("send_email", "deny") in log.verdicts("tool_call")
+    assert {a.agent for a, _ in log.actions("model_call")} == {"manager", "mailer"}
