@@ -169,6 +169,14 @@ def test_a_read_only_directory_refuses_to_build_the_governor(tmp_path: Path) -> 
         ro.chmod(0o700)
 
 
+def test_an_unwritable_journal_location_refuses_to_build_the_governor(tmp_path: Path) -> None:
+    # Works as root too: a file where the journal directory must go cannot be written into.
+    (tmp_path / "a.db.journal").write_text("in the way")
+    with pytest.raises(lictor.PolicyError) as err:
+        make_gov(tmp_path / "a.db")
+    assert "cannot write the audit trail" in str(err.value) and str(tmp_path / "a.db") in str(err.value)
+
+
 def test_a_path_that_is_not_a_database_refuses_to_build_the_governor(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)

@@ -68,7 +68,7 @@ def recover(path: str) -> int:
     path = os.path.abspath(path)
     store = open_store(path, create=False)
     try:
-        return recover_orphans(journal_dir(path), lambda lines: store.append(lines, dedupe=True))
+        return recover_orphans(journal_dir(path), lambda records: store.append(records, dedupe=True))
     finally:
         store.close()
 

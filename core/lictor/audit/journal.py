@@ -22,7 +22,7 @@ import os
 import secrets
 from typing import Callable, Optional
 
-__all__ = ["Segment", "journal_dir", "recover_orphans", "read_lines"]
+__all__ = ["Segment", "journal_dir", "recover_orphans", "read_lines", "journal_line", "split_lines"]
 
 SUFFIX = ".seg"
 
@@ -30,6 +30,22 @@ SUFFIX = ".seg"
 def journal_dir(db_path: str) -> str:
     """Where the segments of the database at ``db_path`` live."""
     return db_path + ".journal"
+
+
+def journal_line(rid: str, body: bytes) -> bytes:
+    """One journal line: ``<record id> TAB <body> LF``. The id up front lets the writer insert
+    without parsing the JSON; the body never holds a raw tab or newline (JSON escapes them)."""
+    return b"%s\t%s\n" % (rid.encode("ascii"), body)
+
+
+def split_lines(lines: list[bytes]) -> list[tuple[str, bytes]]:
+    """``(record id, body)`` pairs of journal lines (a line without a tab is skipped)."""
+    out = []
+    for line in lines:
+        rid, tab, body = line.partition(b"\t")
+        if tab:
+            out.append((rid.decode("ascii", "replace"), body))
+    return out
 
 
 class Segment:
@@ -104,11 +120,13 @@ def read_lines(data: bytes) -> list[bytes]:
 
 
 def recover_orphans(
-    directory: str, ingest: Callable[[list[bytes]], object], skip: Optional[set[str]] = None
+    directory: str,
+    ingest: Callable[[list[tuple[str, bytes]]], object],
+    skip: Optional[set[str]] = None,
 ) -> int:
     """Replay and remove every segment in ``directory`` whose owner is dead.
 
-    ``ingest`` stores a list of record bodies, skipping ones already stored (by record id), and
+    ``ingest`` stores a list of ``(record id, body)`` pairs, skipping ones already stored (by record id), and
     must commit before returning: a segment is removed only after its records are safe. Returns
     the number of segments recovered. Segments whose lock is held (a live writer) are left alone.
     """
@@ -138,7 +156,7 @@ def recover_orphans(
                 continue  # removed by its owner (or another recoverer) after we opened it
             lines = read_lines(read_from(fd, 0))
             if lines:
-                ingest(lines)
+                ingest(split_lines(lines))
             os.unlink(path)
             done += 1
         finally:

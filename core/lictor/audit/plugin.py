@@ -74,15 +74,8 @@ class AuditPlugin:
             # Batch records live only in memory until stored: while the database refuses
             # them, deciding more would pile up records that a crash would lose. Fail closed.
             raise RuntimeError(f"audit trail {self.path} is not writable: {writer.error}")
-        writer.append(
-            encode_decision(
-                writer.rid_prefix + str(next(writer.counter)),
-                ctx.clock(),
-                action,
-                decision,
-                self._max_content,
-            )
-        )
+        rid = writer.rid_prefix + str(next(writer.counter))
+        writer.append(rid, encode_decision(rid, ctx.clock(), action, decision, self._max_content))
 
     @hookimpl
     def lictor_shutdown(self, ctx: "Context") -> None:

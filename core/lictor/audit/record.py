@@ -21,7 +21,8 @@ __all__ = ["GENESIS", "encode_decision", "chain_hash", "loads", "dumps"]
 #: The ``prev`` of the first record: there is nothing before it.
 GENESIS = "0" * 64
 
-_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+_FAST = orjson.OPT_SORT_KEYS
+_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS  # slower: only when a key is not a str
 _sha256 = hashlib.sha256
 _dumps = orjson.dumps
 
@@ -122,7 +123,10 @@ def encode_decision(
     output = decision.output
     if output is not None:
         _text(record, "output", output, max_content)
-    return _dumps(record, default=_fallback, option=_OPTS)
+    try:
+        return _dumps(record, default=_fallback, option=_FAST)
+    except TypeError:  # a nested dict with non-str keys (args' own keys are validated as str)
+        return _dumps(record, default=_fallback, option=_OPTS)
 
 
 def chain_hash(prev: str, seq: int, body: bytes) -> str:

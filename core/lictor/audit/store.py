@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from .record import GENESIS, chain_hash, parse_body
 
@@ -82,14 +82,15 @@ class Store:
         self._db.close()
 
     # -- writing -------------------------------------------------------------------------------
-    def append(self, bodies: Sequence[bytes], *, dedupe: bool = False) -> int:
-        """Chain and insert record bodies in one transaction; returns how many were stored.
+    def append(self, records: Sequence[tuple[str, bytes]], *, dedupe: bool = False) -> int:
+        """Chain and insert ``(record id, body)`` pairs in one transaction; returns how many
+        were stored.
 
-        ``dedupe=True`` (journal replay) skips bodies whose record id is already stored, and
-        torn or unreadable lines (a process killed in the middle of a write never acknowledged
-        that decision).
+        ``dedupe=True`` (journal replay) skips records whose id is already stored, and bodies
+        that do not parse (a torn write of a process killed inside ``os.write``: that decision
+        was never acknowledged).
         """
-        if not bodies:
+        if not records:
             return 0
         db = self._db
         self._retry(lambda: db.execute("BEGIN IMMEDIATE"))
@@ -98,19 +99,14 @@ class Store:
             seq, prev = (row[0], row[1]) if row is not None else (0, GENESIS)
             rows = []
             seen: set[str] = set()
-            for body in bodies:
+            for rid, body in records:
                 if dedupe:
                     rec = parse_body(body)
-                    if rec is None:
+                    if rec is None or rec["rid"] != rid or rid in seen:
                         continue
-                    rid = rec["rid"]
-                    if rid in seen or db.execute(
-                        "SELECT 1 FROM audit_records WHERE rid = ?", (rid,)
-                    ).fetchone() is not None:
+                    if db.execute("SELECT 1 FROM audit_records WHERE rid = ?", (rid,)).fetchone() is not None:
                         continue
                     seen.add(rid)
-                else:
-                    rid = _rid_of(body)
                 seq += 1
                 h = chain_hash(prev, seq, body)
                 rows.append((seq, rid, prev, h, body))
@@ -163,20 +159,6 @@ class Store:
         return row[0] if row is not None else None
 
 
-def _rid_of(body: bytes) -> str:
-    # Bodies written by this process's own hot path: the rid is always there (sorted keys put
-    # it after the action fields, so parse rather than slice).
-    rec = parse_body(body)
-    if rec is None:
-        raise ValueError("an audit record without a record id reached the store")
-    return rec["rid"]
-
-
 def open_store(path: str, *, create: bool = True) -> Store:
     """Open (and by default create) the audit database at ``path``."""
     return Store(path, create=create)
-
-
-def iter_bodies(rows: Iterable[tuple[int, str, str, str, bytes]]) -> Iterator[bytes]:
-    for row in rows:
-        yield row[4]

@@ -19,7 +19,7 @@ import weakref
 from collections import deque
 from typing import Any, Callable, Optional
 
-from .journal import Segment, journal_dir, recover_orphans
+from .journal import Segment, journal_dir, recover_orphans, split_lines
 from .store import Store, open_store
 
 __all__ = ["Writer", "ROTATE_BYTES"]
@@ -67,13 +67,13 @@ class Writer:
         self._io_lock = threading.Lock()
         self._seg_lock = threading.Lock()
         self._segment: Optional[Segment] = None
-        self._queue: deque[bytes] = deque()
+        self._queue: deque[tuple[str, bytes]] = deque()
         if self.durability == "journal":
             self._segment = Segment(self._dir)
             self._fd = self._segment.fd
-            self.append: Callable[[bytes], None] = self._append_journal
+            self.append: Callable[[str, bytes], None] = self._append_journal
         else:
-            self.append = self._queue.append
+            self.append = self._append_queue
 
     def _start_thread(self) -> None:
         self._stop = threading.Event()
@@ -86,12 +86,15 @@ class Writer:
         if n:
             log.info("lictor audit: recovered %d journal segment(s) of dead processes into %s", n, self.path)
 
-    def _ingest_replay(self, lines: list[bytes]) -> None:
-        self._store.append(lines, dedupe=True)
+    def _ingest_replay(self, records: list[tuple[str, bytes]]) -> None:
+        self._store.append(records, dedupe=True)
 
     # -- the hot path --------------------------------------------------------------------------
-    def _append_journal(self, body: bytes) -> None:
-        line = body + b"\n"
+    def _append_queue(self, rid: str, body: bytes) -> None:
+        self._queue.append((rid, body))
+
+    def _append_journal(self, rid: str, body: bytes) -> None:
+        line = b"%s\t%s\n" % (rid.encode("ascii"), body)  # = journal_line(), inlined
         with self._seg_lock:
             fd = self._fd
             n = os.write(fd, line)
@@ -128,7 +131,7 @@ class Writer:
                 q.extendleft(reversed(bodies))  # keep them for the next try, in order
                 raise
         lines, offset = seg.read_new()
-        stored = self._store.append(lines)
+        stored = self._store.append(split_lines(lines))
         seg.offset = offset
         if rotate and offset >= ROTATE_BYTES:
             fresh = Segment(self._dir)
@@ -136,7 +139,7 @@ class Writer:
                 self._segment = fresh
                 self._fd = fresh.fd
             lines, offset = seg.read_new()
-            stored += self._store.append(lines)
+            stored += self._store.append(split_lines(lines))
             seg.offset = offset
             seg.remove()
         return stored
@@ -196,7 +199,7 @@ class Writer:
                 with self._seg_lock:
                     self._fd = -1  # an append already past the check fails instead of being lost
                 lines, offset = seg.read_new()  # one that slipped in before the swap
-                self._store.append(lines)
+                self._store.append(split_lines(lines))
                 seg.remove()
             self._store.close()
 
@@ -221,23 +224,23 @@ class Writer:
             self._start_thread()
 
 
-def _replay_into(path: str) -> Callable[[list[bytes]], None]:
-    def ingest(lines: list[bytes]) -> None:
+def _replay_into(path: str) -> Callable[[list[tuple[str, bytes]]], None]:
+    def ingest(records: list[tuple[str, bytes]]) -> None:
         store = open_store(path, create=False)
         try:
-            store.append(lines, dedupe=True)
+            store.append(records, dedupe=True)
         finally:
             store.close()
 
     return ingest
 
 
-def _closed_append(body: bytes) -> None:
+def _closed_append(rid: str, body: bytes) -> None:
     raise RuntimeError("the audit trail is closed (Governor.close() was called)")
 
 
-def _failing_append(exc: BaseException) -> Callable[[bytes], None]:
-    def append(body: bytes) -> None:
+def _failing_append(exc: BaseException) -> Callable[[str, bytes], None]:
+    def append(rid: str, body: bytes) -> None:
         raise RuntimeError(f"the audit trail could not be reopened after fork(): {exc}")
 
     return append
