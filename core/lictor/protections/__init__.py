@@ -12,3 +12,24 @@ __all__ = ["PROTECTIONS"]
 
 #: name -> factory, in registration order; merged into the Governor's built-in plugins.
 PROTECTIONS: dict[str, Callable[[], Any]] = {}
+
+
+def _lazy(module: str, cls: str) -> Callable[[], Any]:
+    """A factory importing its module on first use (a policy without protections pays nothing)."""
+
+    def make() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{module}"), cls)()
+
+    make.__name__ = cls
+    return make
+
+
+# Part B (ASI02-05, 07, 08, 10): tool access, egress, budgets, delegation, pinning, code, signing,
+# loops, circuit breakers, behavioural baseline.
+PROTECTIONS.update({
+    "tool_access": _lazy("tool_access", "ToolAccessPlugin"),
+    "egress": _lazy("egress", "EgressPlugin"),
+    "budgets": _lazy("budgets", "BudgetsPlugin"),
+})

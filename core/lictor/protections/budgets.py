@@ -1,0 +1,268 @@
+"""ASI02 / ASI08 budgets: how much a session or an agent may spend, call and consume.
+
+Three kinds, each per session and/or per agent within a sliding window:
+
+* ``spend`` — the sum of a numeric argument (``amount``) of the listed tools. Negative or
+  missing amounts are refused (a negative refund must not buy back budget).
+* ``calls`` — the number of actions (of the listed kinds), counted in the Governor's state
+  backend (shared between processes with Redis).
+* ``tokens`` — the sum of ``metadata["tokens"]`` (a number, or a mapping with ``total`` or
+  ``input``/``output`` / ``prompt``/``completion``) that adapters attach to model calls.
+
+Spend and token sums are kept in this process's memory (the state backend has no "add an
+amount" operation yet). An action is counted when this protection lets it through, even if
+another plugin then refuses it: budgets err on the side of running out early.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any, Callable, Optional
+
+from ..hookspecs import hookimpl
+from ..models import ACTION_KINDS, Action, Decision
+from ._section import Section, glob_matcher
+
+__all__ = ["BudgetsPlugin", "SlidingSums", "token_count"]
+
+_SWEEP_EVERY = 4096
+
+
+class SlidingSums:
+    """Sums of amounts per key over a sliding window; memory bounded by the keys active within
+    one window (stale keys are swept)."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._data: dict[str, tuple[deque[tuple[float, float]], list[float]]] = {}
+        self._ops = 0
+
+    def total(self, key: str, now: float) -> float:
+        entry = self._data.get(key)
+        if entry is None:
+            return 0.0
+        q, tot = entry
+        edge = now - self.window
+        while q and q[0][0] <= edge:
+            tot[0] -= q.popleft()[1]
+        if not q:
+            tot[0] = 0.0
+        return tot[0]
+
+    def add(self, key: str, amount: float, now: float) -> None:
+        entry = self._data.get(key)
+        if entry is None:
+            entry = self._data[key] = (deque(), [0.0])
+        entry[0].append((now, amount))
+        entry[1][0] += amount
+        self._ops += 1
+        if self._ops >= _SWEEP_EVERY:
+            self._ops = 0
+            edge = now - self.window
+            for k in [k for k, (q, _) in self._data.items() if not q or q[-1][0] <= edge]:
+                del self._data[k]
+
+
+def token_count(value: Any) -> Optional[float]:
+    """Tokens from ``metadata["tokens"]``: a number or a usage mapping; None when absent/unreadable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dict):
+        if "total" in value:
+            return token_count(value["total"])
+        n = 0.0
+        found = False
+        for k in ("input", "output", "prompt", "completion", "prompt_tokens", "completion_tokens",
+                  "input_tokens", "output_tokens"):
+            v = value.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                n += v
+                found = True
+        return n if found else None
+    return None
+
+
+def _getter(path: str) -> Callable[[dict], Any]:
+    parts = tuple(path.split("."))
+    if len(parts) == 1:
+        p0 = parts[0]
+        return lambda args: args.get(p0)
+
+    def get(args: dict) -> Any:
+        v: Any = args
+        for p in parts:
+            if not isinstance(v, dict):
+                return None
+            v = v.get(p)
+        return v
+
+    return get
+
+
+class _Spend:
+    __slots__ = ("tools", "amount", "amount_path", "per_session", "per_agent", "sums", "effect", "label")
+
+    def __init__(self, tools: Callable[[str], bool], amount_path: str, per_session: Optional[float],
+                 per_agent: Optional[float], window: float, effect: str, label: str) -> None:
+        self.tools = tools
+        self.amount = _getter(amount_path)
+        self.amount_path = amount_path
+        self.per_session, self.per_agent = per_session, per_agent
+        self.sums = SlidingSums(window)
+        self.effect = effect
+        self.label = label
+
+
+class BudgetsPlugin:
+    """Spend, call and token budgets per session and per agent (ASI02, ASI08).
+    Registered as ``budgets``; inactive without a ``protections.budgets`` section."""
+
+    name = "budgets"
+    risks = ("ASI02", "ASI08")
+
+    def __init__(self) -> None:
+        self.active = False
+        self._lock = threading.Lock()
+        self._spend: list[_Spend] = []
+        self._spend_cache: dict[str, tuple[_Spend, ...]] = {}
+        self._calls: Optional[dict[str, Any]] = None
+        self._tokens: Optional[dict[str, Any]] = None
+        self._token_sums: Optional[SlidingSums] = None
+        self._state: Any = None
+
+    @hookimpl
+    def lictor_configure(self, policy: Any, ctx: Any) -> None:
+        data = policy.section(self.name)
+        self.active = data is not None
+        if not self.active:
+            return
+        self._state = ctx.state
+        sec = Section(policy, self.name, data)
+        self._spend = []
+        raw_spend = sec.take("spend", [])
+        if isinstance(raw_spend, dict):
+            raw_spend = [raw_spend]
+        if not isinstance(raw_spend, list):
+            sec.error("spend", "expected a list of spend budgets ({tools: [...], amount_arg: amount, per_session: 500})")
+            raw_spend = []
+        for i, item in enumerate(raw_spend):
+            s = sec.sub("spend", {}).sub(i, item)
+            tools = s.strings("tools")
+            if not tools:
+                s.error("tools", "name the tools whose amounts count (e.g. [issue_refund])")
+            amount_arg = s.string("amount_arg", "amount")
+            per_session = s.number("per_session", None, minimum=0)
+            per_agent = s.number("per_agent", None, minimum=0)
+            if per_session is None and per_agent is None:
+                s.error((), "a spend budget needs per_session and/or per_agent")
+            window = s.duration("window", "24h")
+            effect = s.effect()
+            s.done(("tools", "amount_arg", "per_session", "per_agent", "window", "effect"))
+            self._spend.append(_Spend(glob_matcher(tools), amount_arg, per_session, per_agent, window, effect,
+                                      f"spend budget {i} ({', '.join(tools)})"))
+        self._calls = self._limits(sec, "calls", integer=True)
+        self._tokens = self._limits(sec, "tokens", integer=True)
+        if self._tokens is not None:
+            self._token_sums = SlidingSums(self._tokens["window"])
+        sec.done(("spend", "calls", "tokens"))
+        sec.raise_problems()
+        self._spend_cache = {}
+
+    @staticmethod
+    def _limits(sec: Section, key: str, integer: bool) -> Optional[dict[str, Any]]:
+        s = sec.child(key)
+        if s is None:
+            return None
+        out = {
+            "per_session": s.integer("per_session", None, minimum=1),
+            "per_agent": s.integer("per_agent", None, minimum=1),
+            "window": s.duration("window", "24h"),
+            "on": s.kinds("on", ACTION_KINDS),
+            "effect": s.effect(),
+        }
+        if out["per_session"] is None and out["per_agent"] is None:
+            s.error((), f"a {key} budget needs per_session and/or per_agent")
+        s.done(("per_session", "per_agent", "window", "on", "effect"))
+        return out
+
+    def _vote(self, effect: str, why: str, rule: str) -> Decision:
+        if effect == "approve":
+            return Decision.approve(why, rule_id=rule, risks=self.risks)
+        return Decision.deny(why, rule_id=rule, risks=self.risks)
+
+    def _spends_for(self, tool: str) -> tuple[_Spend, ...]:
+        found = self._spend_cache.get(tool)
+        if found is None:
+            found = tuple(s for s in self._spend if s.tools(tool))
+            if len(self._spend_cache) > 4096:
+                self._spend_cache.clear()
+            self._spend_cache[tool] = found
+        return found
+
+    @hookimpl
+    def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
+        if not self.active:
+            return None
+        now = ctx.clock()
+        session = action.session
+        spends = self._spends_for(action.name) if self._spend and action.kind == "tool_call" else ()
+        tokens = None
+        if self._tokens is not None and action.kind in self._tokens["on"] and action.metadata:
+            tokens = token_count(action.metadata.get("tokens"))
+        if spends or tokens is not None:
+            with self._lock:
+                vote = self._sums(action, spends, tokens, now)
+            if vote is not None:
+                return vote
+        calls = self._calls
+        if calls is not None and action.kind in calls["on"]:
+            state = self._state
+            if calls["per_session"] is not None and session is not None:
+                if not state.hit(f"budgets:calls:session:{session}", calls["per_session"], calls["window"], now):
+                    return self._vote(calls["effect"], f"call budget of session '{session}' used up "
+                                      f"({calls['per_session']} actions per {calls['window']:g}s)", "budgets.calls")
+            if calls["per_agent"] is not None:
+                if not state.hit(f"budgets:calls:agent:{action.agent}", calls["per_agent"], calls["window"], now):
+                    return self._vote(calls["effect"], f"call budget of agent '{action.agent}' used up "
+                                      f"({calls['per_agent']} actions per {calls['window']:g}s)", "budgets.calls")
+        return None
+
+    def _sums(self, action: Action, spends: tuple[_Spend, ...], tokens: Optional[float], now: float) -> Optional[Decision]:
+        session, agent = action.session, action.agent
+        pending: list[tuple[SlidingSums, str, float]] = []
+        for s in spends:
+            amount = s.amount(action.args)
+            if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount != amount:
+                return self._vote("deny", f"{s.label}: argument '{s.amount_path}' is missing or not a number "
+                                  f"({amount!r}); denied (fail closed)", "budgets.spend")
+            if amount < 0:
+                return self._vote("deny", f"{s.label}: negative amount {amount!r} refused", "budgets.spend")
+            for scope, key, limit in (("session", session, s.per_session), ("agent", agent, s.per_agent)):
+                if limit is None or key is None:
+                    continue
+                k = f"{scope}:{key}"
+                used = s.sums.total(k, now)
+                if used + amount > limit:
+                    return self._vote(s.effect, f"{s.label}: {scope} '{key}' would spend {used + amount:g} "
+                                      f"of a budget of {limit:g}", "budgets.spend")
+                pending.append((s.sums, k, amount))
+        if tokens is not None:
+            t = self._tokens
+            assert t is not None and self._token_sums is not None
+            if tokens < 0:
+                return self._vote("deny", f"negative token count {tokens!r} refused", "budgets.tokens")
+            for scope, key, limit in (("session", session, t["per_session"]), ("agent", agent, t["per_agent"])):
+                if limit is None or key is None:
+                    continue
+                k = f"{scope}:{key}"
+                used = self._token_sums.total(k, now)
+                if used + tokens > limit:
+                    return self._vote(t["effect"], f"token budget of {scope} '{key}' used up "
+                                      f"({used + tokens:g} of {limit})", "budgets.tokens")
+                pending.append((self._token_sums, k, tokens))
+        for sums, k, amount in pending:
+            sums.add(k, amount, now)
+        return None
