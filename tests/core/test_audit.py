@@ -59,14 +59,16 @@ def test_every_verdict_is_recorded_with_its_reasons_rules_and_ids(db: Path) -> N
     assert [r["decision_id"] for r in recs] == [d.decision_id for d in (allow, deny, redact, pending)]
     assert [r["seq"] for r in recs] == [1, 2, 3, 4]
     a, d, r, p = recs
-    assert (a["kind"], a["agent"], a["name"], a["session"], a["call_id"]) == ("tool_call", "agent-1", "search", "s1", "c1")
-    assert a["args"] == {"q": "x"} and a["enforced"] is True and a["halt"] is False
+    assert {k: a["action"][k] for k in ("kind", "agent", "name", "session", "call_id")} == {
+        "kind": "tool_call", "agent": "agent-1", "name": "search", "session": "s1", "call_id": "c1"}
+    assert a["action"]["args"] == {"q": "x"} and a["enforced"] is True and a["halt"] is False
+    assert a["time_iso"].endswith("+00:00")
     assert a["policy_hash"] == allow.policy_hash != ""
     assert d["rule_ids"] == ["no-shell"] and d["risks"] == ["ASI05"] and d["reasons"] == list(deny.reasons)
     assert d["plugins"] == ["rules"]
     # The trail shows what the agent asked and what actually ran.
-    assert r["args"]["iban"] == "DE89370400440532013000"
-    assert r["redacted_args"] == redact.action.args and r["redacted_args"]["iban"] != r["args"]["iban"]
+    assert r["action"]["args"]["iban"] == "DE89370400440532013000"
+    assert r["redacted_args"] == redact.action.args and r["redacted_args"]["iban"] != r["action"]["args"]["iban"]
     assert p["approval"] is None and p["rule_ids"] == ["big-refund"]
 
 
@@ -82,7 +84,7 @@ def test_an_approval_resolution_is_a_record_of_its_own_with_the_approver(db: Pat
     assert ok["decision_id"] == edited.decision_id != pending.decision_id
     assert ok["approval"]["approver"] == "alice" and ok["approval"]["approved"] is True
     assert ok["approval"]["comment"] == "ok" and ok["approval"]["args"] == {"amount": 90}
-    assert ok["redacted_args"] == {"amount": 90} and ok["args"] == {"amount": 500}
+    assert ok["redacted_args"] == {"amount": 90} and ok["action"]["args"] == {"amount": 500}
     assert recs[3]["approval"]["approver"] == "bob" and recs[3]["approval"]["approved"] is False
     assert refused.verdict == "deny"
 
@@ -93,10 +95,11 @@ def test_long_content_is_truncated_to_max_content_with_the_hash_of_all_of_it(db:
         gov.check(Action(kind="message", agent="a", name="user", content=text))
         gov.check(Action(kind="message", agent="a", name="user", content="short"))
         long_rec, short_rec = gov.audit.records()
-    assert long_rec["content"] == text[:100]
-    assert long_rec["content_len"] == 1000
-    assert long_rec["content_sha256"] == hashlib.sha256(text.encode()).hexdigest()
-    assert short_rec["content"] == "short" and short_rec["content_len"] == 5
+    long_act, short_act = long_rec["action"], short_rec["action"]
+    assert long_act["content"] == text[:100]
+    assert long_act["content_len"] == 1000
+    assert long_act["content_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert short_act["content"] == "short" and short_act["content_len"] == 5
 
 
 def test_output_checks_are_recorded_with_the_output_truncated(db: Path) -> None:
@@ -115,12 +118,12 @@ def test_odd_argument_types_are_recorded_instead_of_failing_the_decision(db: Pat
         d = gov.check(act(args={"obj": Thing(), "tags": {"b", "a"}, "raw": b"\x00ab", "nested": {1: "int key"}}))
         (rec,) = gov.audit.records()
     assert d.verdict == "allow"
-    assert rec["args"] == {"obj": "<thing>", "tags": ["a", "b"], "raw": "\x00ab", "nested": {"1": "int key"}}
+    assert rec["action"]["args"] == {"obj": "<thing>", "tags": ["a", "b"], "raw": "\x00ab", "nested": {"1": "int key"}}
 
 
 def test_records_last_n_and_read_records_without_a_governor(db: Path) -> None:
     fill(db, 7)
-    assert [r["args"]["i"] for r in read_records(str(db), last=3)] == [4, 5, 6]
+    assert [r["action"]["args"]["i"] for r in read_records(str(db), last=3)] == [4, 5, 6]
     assert len(read_records(str(db))) == 7
     with make_gov(db) as gov:
         assert [r["seq"] for r in gov.audit.records(last=2)] == [6, 7]

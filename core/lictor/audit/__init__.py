@@ -36,8 +36,13 @@ reordering inside the trail. Records cut off the *end*, or a trail rewritten wit
 hash recomputed, still form a valid chain; to catch those, write ``head()`` (``seq:hash`` of the
 last record) somewhere the database's editors cannot reach, and verify with ``expect_head``.
 
-Records keep ``content`` (and outputs) truncated to ``max_content`` characters plus the SHA-256
-and length of the full text, so a long prompt can be proven without storing it.
+What a record holds: ``action`` as submitted (kind, agent, name, session, call_id, args,
+content), then the decision (verdict, reasons, rule_ids, risks, enforced, halt, plugins,
+approval with approver / comment / edited args, decision_id, policy_hash), ``redacted_args`` /
+``redacted_content`` when what ran differs from what was asked, ``output`` for output checks,
+``time`` (when decided) and ``rid`` (record id). Content and outputs are truncated to
+``max_content`` characters, next to the SHA-256 and length of the full text, so a long prompt
+can be proven without storing it. ``metadata`` is not recorded (free-form, often large).
 """
 
 from __future__ import annotations

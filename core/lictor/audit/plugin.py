@@ -9,6 +9,7 @@ observer sees, and so that a failure to record fails closed the same way any obs
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..hookspecs import hookimpl
@@ -113,7 +114,8 @@ class AuditPlugin:
     def records(self, last: Optional[int] = None) -> list[dict[str, Any]]:
         """The stored records, oldest first (the ``last`` N only, when given), after a flush.
 
-        Each is the recorded dict plus ``seq`` and ``hash``.
+        Each is the recorded dict (``action`` as submitted, then the decision's fields) plus
+        ``seq``, ``hash`` and ``time_iso`` (derived, not stored).
         """
         return self._require().with_store(lambda s: [_as_dict(r) for r in s.last(last)])
 
@@ -138,4 +140,7 @@ def _as_dict(row: tuple[int, str, str, str, bytes]) -> dict[str, Any]:
     rec = loads(bytes(body))
     rec["seq"] = seq
     rec["hash"] = h
+    when = rec.get("time")
+    if isinstance(when, (int, float)):
+        rec["time_iso"] = datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="milliseconds")
     return rec

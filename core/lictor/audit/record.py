@@ -83,15 +83,19 @@ def encode_decision(
     approver's edited arguments) the rewritten arguments / content are recorded as well, so the
     trail shows both what the agent asked and what actually ran.
     """
-    record: dict[str, Any] = {
-        "rid": rid,
-        "time": when,
+    act: dict[str, Any] = {
         "kind": action.kind,
         "agent": action.agent,
         "name": action.name,
         "session": action.session,
         "call_id": action.call_id,
         "args": action.args,
+    }
+    _text(act, "content", action.content, max_content)
+    record: dict[str, Any] = {
+        "rid": rid,
+        "time": when,
+        "action": act,
         "verdict": decision.verdict,
         "reasons": decision.reasons,
         "rule_ids": decision.rule_ids,
@@ -102,7 +106,6 @@ def encode_decision(
         "decision_id": decision.decision_id,
         "policy_hash": decision.policy_hash,
     }
-    _text(record, "content", action.content, max_content)
     approval = decision.approval
     if approval is not None:
         record["approval"] = {
