@@ -58,7 +58,8 @@ def _clean_crewai_hooks() -> Iterator[None]:
     clear_all_hooks()
     yield
     for target in [g.scope.target for g in list(lictor_crewai._installed.values())]:
-        lictor_crewai.ungovern(target)
+        if target is not None:
+            lictor_crewai.ungovern(target)
     clear_all_hooks()
 
 

@@ -157,3 +157,16 @@ def test_ungovern_removes_every_hook_and_is_idempotent(make_gov, log):
     assert all(get_hooks(p) == [] for p in InterceptionPoint)
     crew.kickoff()
     assert len(ran) == 1 and log.decisions == []
+
+
+def test_a_dropped_crew_takes_its_hooks_with_it(make_gov, log):
+    import gc
+
+    from crewai.hooks import InterceptionPoint, get_hooks
+
+    crew, _ = make_crew([final()], [])
+    govern(crew, make_gov({}))
+    assert get_hooks(InterceptionPoint.PRE_TOOL_CALL) != []
+    del crew
+    gc.collect()
+    assert all(get_hooks(p) == [] for p in InterceptionPoint)

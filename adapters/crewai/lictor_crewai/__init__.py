@@ -11,6 +11,7 @@ verdict does in CrewAI and what CrewAI 1.15 does not let Lictor see.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, Optional, TypeVar
 
 from lictor import Governor
@@ -40,7 +41,7 @@ T = TypeVar("T")
 # process-wide; this table only remembers which entries in it are ours, so that govern() is
 # idempotent and ungovern() can take them out again.
 _installed: dict[int, Governance] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # _forget may run from a GC finalizer
 
 
 def _scope_for(target: Any) -> Scope:
@@ -92,7 +93,16 @@ def govern(
         governance = Governance(gov, scope, approver or console_approver, approval_timeout)
         governance.install()
         _installed[id(target)] = governance
+        weakref.finalize(target, _forget, id(target), governance)
     return target
+
+
+def _forget(key: int, governance: Governance) -> None:
+    """A governed object was garbage-collected without ungovern(): take its hooks out."""
+    with _lock:
+        if _installed.get(key) is governance:
+            del _installed[key]
+    governance.remove()
 
 
 def ungovern(target: Any) -> bool:

@@ -38,11 +38,13 @@ class _Bounded(OrderedDict):
     def __init__(self, limit: int = _MAX_INFLIGHT) -> None:
         super().__init__()
         self.limit = limit
+        self._lock = threading.Lock()
 
     def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        while len(self) > self.limit:
-            self.popitem(last=False)
+        with self._lock:  # tasks may run in threads (async_execution, kickoff_async)
+            self[key] = value
+            while len(self) > self.limit:
+                self.popitem(last=False)
 
 
 class _ToolCall:
@@ -66,7 +68,7 @@ class Governance:
         self.approver = approver
         self.approval_timeout = approval_timeout
         self.active = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # remove() may run from a GC finalizer
         self._tool_calls = _Bounded()      # id(ctx.tool_input) -> _ToolCall, PRE -> POST
         self._model_calls = _Bounded()     # id(ctx.messages) -> (Action, messages seen)
         self._halted = _Bounded(256)       # session -> stop reason (a halt decision was made)
@@ -105,6 +107,8 @@ class Governance:
 
     def _executors(self) -> list[Any]:
         target = self.scope.target
+        if target is None:
+            return []
         agents = list(getattr(target, "agents", None) or [])
         manager = getattr(target, "manager_agent", None)
         if manager is not None:

@@ -12,6 +12,7 @@ worker threads and ``asyncio.to_thread``), so crews built inside flow methods ar
 from __future__ import annotations
 
 import uuid
+import weakref
 from typing import Any, Optional
 
 from crewai.flow.flow_context import current_flow_id
@@ -25,7 +26,14 @@ class Scope:
     kind = "?"
 
     def __init__(self, target: Any) -> None:
-        self.target = target
+        # Held weakly: a crew that is dropped without ungovern() must not be kept alive (nor
+        # its hooks kept registered) by Lictor; govern() removes the hooks when it is collected.
+        self._ref = weakref.ref(target)
+
+    @property
+    def target(self) -> Any:
+        """The governed object, or None once it has been garbage-collected."""
+        return self._ref()
 
     def owns(self, ctx: Any) -> bool:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -52,7 +60,8 @@ class CrewScope(Scope):
         self.run_id: Optional[str] = None
 
     def owns(self, ctx: Any) -> bool:
-        return getattr(ctx, "crew", None) is self.target
+        crew = getattr(ctx, "crew", None)
+        return crew is not None and crew is self._ref()
 
     def start(self, ctx: Any) -> Optional[str]:
         if getattr(ctx, "crew", None) is not self.target:
@@ -62,7 +71,7 @@ class CrewScope(Scope):
 
     def session(self, ctx: Any) -> str:
         if self.run_id is None:  # governed mid-run: no EXECUTION_START seen yet
-            self.run_id = f"crew-{getattr(self.target, 'id', id(self.target))}"
+            self.run_id = f"crew-{getattr(self.target, 'id', 'unknown')}"
         return self.run_id
 
 
@@ -73,13 +82,17 @@ class FlowScope(Scope):
 
     def owns(self, ctx: Any) -> bool:
         fid = current_flow_id.get()
-        return fid is not None and fid == self.target.flow_id
+        if fid is None:
+            return False
+        flow = self._ref()
+        return flow is not None and fid == flow.flow_id
 
     def session(self, ctx: Any) -> str:
         return f"flow-{current_flow_id.get()}"
 
     def start(self, ctx: Any) -> Optional[str]:
         # CrewAI's flow run id is the flow's state id, the same for every kickoff of one flow.
-        if getattr(ctx, "flow", None) is not self.target:
+        flow = self._ref()
+        if flow is None or getattr(ctx, "flow", None) is not flow:
             return None
-        return f"flow-{self.target.flow_id}"
+        return f"flow-{flow.flow_id}"
