@@ -33,3 +33,9 @@ PROTECTIONS.update({
     "egress": _lazy("egress", "EgressPlugin"),
     "budgets": _lazy("budgets", "BudgetsPlugin"),
 })
+
+# Part A (ASI01, 03, 06, 09, PII): text and data-flow protections.
+PROTECTIONS.update({
+    "prompt_injection": _lazy("prompt_injection", "PromptInjectionProtection"),
+    "secrets": _lazy("secret_scan", "SecretsProtection"),
+})

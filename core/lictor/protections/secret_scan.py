@@ -1,0 +1,265 @@
+"""``secrets`` (ASI03): API keys, tokens, private keys and passwords in URLs, found in tool-call
+arguments (deny or redact) and in outputs and message content (redact).
+
+A leaked credential in an argument is how an agent hands a key to someone else's server; one in
+a tool result is how it ends up in the model's context, its memory and the audit trail. The
+detectors are fixed-format patterns of the well-known issuers plus two generic ones (a
+``key=value`` assignment with a secret-sounding name, and a long random-looking token), so a scan
+costs one pass of a few regular expressions; no network, no model.
+
+Module name ``secret_scan`` (not ``secrets``) so it never shadows the standard library module.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Optional
+
+from ..hookspecs import hookimpl
+from ..models import Action, Decision
+from ._common import Section, iter_strings, map_strings
+
+__all__ = ["SecretsProtection", "find_secrets", "mask_secrets", "DETECTORS"]
+
+# name -> pattern; group "s" (when present) is the secret part to mask, else the whole match.
+_PATTERNS: dict[str, str] = {
+    "private_key": r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*)",
+    "aws_access_key": r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
+    "github_token": r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+    "gitlab_token": r"\bglpat-[A-Za-z0-9_\-]{20,}\b",
+    "slack_token": r"\bxox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}",
+    "stripe_key": r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b|\bwhsec_[A-Za-z0-9]{20,}\b",
+    "openai_key": r"\bsk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_\-]{32,}",
+    "google_api_key": r"\bAIza[0-9A-Za-z_\-]{35}\b",
+    "jwt": r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
+    "url_password": r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s/:@]{1,64}:(?P<s>[^\s/@]{1,128})@",
+    "assignment": (
+        r"(?i:(?:\b|_)(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|access[_\-]?token|auth[_\-]?token|"
+        r"client[_\-]?secret|passw(?:or)?d|passwd|pwd|private[_\-]?key|bearer)[A-Za-z_\-]{0,24})\b[\"']?\s*(?:[:=]|=>)\s*[\"']?"
+        r"(?P<s>[^\s\"'<>,;]{8,200})"
+    ),
+    "bearer": r"\b[Bb]earer\s+(?P<s>[A-Za-z0-9_\-.=+/]{20,})",
+    "high_entropy": r"(?<![A-Za-z0-9+/_\-])(?P<s>[A-Za-z0-9+/_\-]{32,120}={0,2})(?![A-Za-z0-9+/_\-])",
+}
+
+#: Detector names accepted in ``protections.secrets.detectors``.
+DETECTORS: tuple[str, ...] = tuple(_PATTERNS)
+
+_PREFILTER = re.compile(
+    r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|glpat-|xox|hooks\.slack|_live_|_test_|whsec_|sk-|AIza|eyJ|://[^\s/]*@"
+    r"|(?i:key|secret|token|passw|pwd|bearer)|[A-Za-z0-9+/_\-]{32}"
+)
+
+_PLACEHOLDERS = re.compile(r"(?i)^(?:x+|\*+|\.+|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%[a-z_]+%|changeme|password|redacted|\[redacted\]|null|none|true|false|example\w*|your[_\-]?\w*)$")
+
+
+def _entropy(s: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in s:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _looks_random(tok: str, min_entropy: float) -> bool:
+    t = tok.rstrip("=")
+    if len(t) < 32:
+        return False
+    has_upper = any(c.isupper() for c in t)
+    has_lower = any(c.islower() for c in t)
+    has_digit = any(c.isdigit() for c in t)
+    if not (has_upper and has_lower and has_digit):
+        return False  # hex digests, UUIDs, words_with_underscores, camelCaseIdentifiers
+    if t.count("/") >= 2 and not any(c.isdigit() for c in t):
+        return False  # a path
+    if re.search(r"[a-z]{5,}", t) and len(re.findall(r"[A-Z][a-z]{2,}", t)) >= 3:
+        return False  # CamelCaseIdentifierNames
+    return _entropy(t) >= min_entropy
+
+
+class _Scanner:
+    def __init__(self, detectors: list[str], min_entropy: float, ignore: list[str]) -> None:
+        parts = [f"(?P<{name}>{_PATTERNS[name]})" for name in detectors]
+        # named groups "s" repeat across alternatives: rename per detector
+        joined = "|".join(p.replace("(?P<s>", f"(?P<{n}_s>") for p, n in zip(parts, detectors))
+        self.rx = re.compile(joined)
+        self.names = detectors
+        self.min_entropy = min_entropy
+        self.ignore = frozenset(ignore)
+        self.active = bool(detectors)
+
+    def find(self, text: str) -> list[tuple[str, int, int]]:
+        """``(detector, start, end)`` of every secret in ``text`` (the part to mask)."""
+        if not self.active or not text or _PREFILTER.search(text) is None:
+            return []
+        out: list[tuple[str, int, int]] = []
+        for m in self.rx.finditer(text):
+            kind = m.lastgroup
+            if kind is None:
+                continue
+            if kind.endswith("_s"):
+                kind = kind[:-2]
+            sub = m.group(kind + "_s") if (kind + "_s") in self.rx.groupindex else None
+            if sub is not None:
+                start, end = m.span(kind + "_s")
+            else:
+                start, end = m.span(kind)
+            value = text[start:end]
+            if value in self.ignore:
+                continue
+            if kind == "high_entropy" and not _looks_random(value, self.min_entropy):
+                continue
+            if kind in ("assignment", "url_password", "bearer") and _PLACEHOLDERS.match(value.strip("\"'")):
+                continue
+            out.append((kind, start, end))
+        return out
+
+    def mask(self, text: str, replacement: str = "[SECRET:{kind}]") -> tuple[str, list[str]]:
+        found = self.find(text)
+        if not found:
+            return text, []
+        parts = []
+        last = 0
+        kinds = []
+        for kind, s, e in found:
+            parts.append(text[last:s])
+            parts.append(replacement.format(kind=kind))
+            last = e
+            kinds.append(kind)
+        parts.append(text[last:])
+        return "".join(parts), kinds
+
+
+_DEFAULT = _Scanner(list(DETECTORS), 4.0, [])
+
+
+def find_secrets(text: str) -> list[tuple[str, int, int]]:
+    """Every secret in ``text`` with all detectors on: ``[(detector, start, end), ...]``."""
+    return _DEFAULT.find(text)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every secret replaced by ``[SECRET:<detector>]`` (for evidence and logs)."""
+    return _DEFAULT.mask(text)[0]
+
+
+class SecretsProtection:
+    """Finds credentials in arguments, content and outputs. Registered as ``secrets``.
+
+    Policy section ``protections.secrets`` (absent: inactive)::
+
+        secrets:
+          args: deny          # tool-call / code arguments: deny | approve | redact | allow
+          content: redact     # content of messages, model calls, model outputs, memory writes
+          outputs: redact     # outputs (check_output): redact | deny | allow
+          detectors: [aws_access_key, github_token, ...]   # default: all
+          min_entropy: 4.0    # bits per character for the generic high_entropy detector
+          ignore: ["AKIAIOSFODNN7EXAMPLE"]                 # exact values never reported
+          replacement: "[SECRET:{kind}]"
+    """
+
+    name = "secrets"
+    risks = ("ASI03",)
+
+    def __init__(self) -> None:
+        self.active = False
+        self.scanner = _DEFAULT
+        self.args_effect = "deny"
+        self.content_effect = "redact"
+        self.outputs_effect = "redact"
+        self.replacement = "[SECRET:{kind}]"
+
+    @hookimpl
+    def lictor_configure(self, policy: Any, ctx: Any) -> None:
+        sec = Section(policy, self.name)
+        self.active = sec.present
+        if not sec.present:
+            return
+        self.args_effect = sec.choice("args", ("deny", "approve", "redact", "allow"), "deny")
+        self.content_effect = sec.choice("content", ("deny", "approve", "redact", "allow"), "redact")
+        self.outputs_effect = sec.choice("outputs", ("deny", "redact", "allow"), "redact")
+        detectors = sec.str_list("detectors", DETECTORS, DETECTORS)
+        min_entropy = sec.number("min_entropy", 4.0, lo=2.0, hi=6.0)
+        ignore = sec.str_list("ignore", [])
+        self.replacement = sec.raw("replacement", "[SECRET:{kind}]")
+        if not isinstance(self.replacement, str):
+            sec.problem("must be a string (it may contain {kind})", "replacement")
+        else:
+            try:
+                self.replacement.format(kind="x")
+            except (KeyError, IndexError, ValueError) as e:
+                sec.problem(f"may only use the placeholder {{kind}}: {e}", "replacement")
+        sec.finish()
+        self.scanner = _Scanner(detectors, min_entropy, ignore)
+
+    # -- checks --------------------------------------------------------------------------------
+    @hookimpl
+    def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
+        if not self.active:
+            return None
+        kinds: list[str] = []
+        new_args = action.args
+        if action.args and self.args_effect != "allow":
+            kinds_args: list[str] = []
+
+            def sub(s: str) -> str:
+                masked, k = self.scanner.mask(s, self.replacement)
+                kinds_args.extend(k)
+                return masked
+
+            new_args = map_strings(action.args, sub)
+            if kinds_args:
+                kinds.extend(kinds_args)
+                if self.args_effect != "redact":
+                    return self._vote(self.args_effect, f"arguments of {action.kind} '{action.name}' contain secrets", kinds_args)
+        new_content = action.content
+        if action.content and self.content_effect != "allow":
+            new_content, kc = self.scanner.mask(action.content, self.replacement)
+            if kc:
+                kinds.extend(kc)
+                if self.content_effect != "redact":
+                    return self._vote(self.content_effect, f"content of {action.kind} '{action.name}' contains secrets", kc)
+        if not kinds:
+            return None
+        new = action
+        if new_args is not action.args:
+            new = new.with_args(new_args)
+        if new_content != action.content:
+            new = new.with_content(new_content)
+        d = Decision.redact(f"secrets masked in {action.kind} '{action.name}' ({', '.join(sorted(set(kinds)))})",
+                            action=new, rule_id="secrets", risks=self.risks)
+        object.__setattr__(d, "evidence", tuple(f"secrets: {k}" for k in sorted(set(kinds))))
+        return d
+
+    @hookimpl
+    def lictor_check_output(self, action: Action, output: Any, ctx: Any) -> Optional[Decision]:
+        if not self.active or self.outputs_effect == "allow" or output is None:
+            return None
+        kinds: list[str] = []
+
+        def sub(s: str) -> str:
+            masked, k = self.scanner.mask(s, self.replacement)
+            kinds.extend(k)
+            return masked
+
+        if self.outputs_effect == "deny":
+            for s in iter_strings(output):
+                kinds.extend(k for k, _, _ in self.scanner.find(s))
+            if kinds:
+                return self._vote("deny", f"output of {action.kind} '{action.name}' contains secrets", kinds)
+            return None
+        new = map_strings(output, sub)
+        if not kinds:
+            return None
+        d = Decision.redact(f"secrets masked in the output of {action.kind} '{action.name}' ({', '.join(sorted(set(kinds)))})",
+                            output=new, rule_id="secrets", risks=self.risks)
+        object.__setattr__(d, "evidence", tuple(f"secrets: {k}" for k in sorted(set(kinds))))
+        return d
+
+    def _vote(self, effect: str, reason: str, kinds: list[str]) -> Decision:
+        reason = f"{reason} ({', '.join(sorted(set(kinds)))})"
+        d = Decision.deny(reason, rule_id="secrets", risks=self.risks) if effect == "deny" else \
+            Decision.approve(reason, rule_id="secrets", risks=self.risks)
+        object.__setattr__(d, "evidence", tuple(f"secrets: {k}" for k in sorted(set(kinds))))
+        return d
