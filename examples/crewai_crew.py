@@ -153,17 +153,18 @@ def main() -> int:
 
     print("\nLictor's decisions (from the audit trail):")
     records = gov.audit.records()
-    for r in records:
+    acts = [r.get("action") or r for r in records]  # the action's fields sit under "action"
+    for r, a in zip(records, acts):
         why = "; ".join(r.get("reasons") or []) or "-"
         phase = "output" if "output" in r else "action"  # output checks record what they judged
-        print(f"  {r['seq']:>3} {r['agent']:<8} {r['kind']:<10} {r['name']:<14} {phase:<6} {r['verdict']:<7} {why[:60]}")
+        print(f"  {r['seq']:>3} {a['agent']:<8} {a['kind']:<10} {a['name']:<14} {phase:<6} {r['verdict']:<7} {why[:60]}")
 
     expect = [
         ("shell(rm -rf /var/log)" not in ran, "the shell command was refused"),
         ("issue_refund(1299, A-1)" in ran, "the big refund ran after the treasurer's approval"),
         (any(c.startswith("send_email(ann@example.com, We refunded 1299 EUR to card [CARD]") for c in ran),
          "the card number was redacted from the e-mail"),
-        (any(r["kind"] == "handoff" and r["name"] == "writer" for r in records), "the delegation was a handoff"),
+        (any(a["kind"] == "handoff" and a["name"] == "writer" for a in acts), "the delegation was a handoff"),
         (any((r.get("approval") or {}).get("approver") == "treasurer" for r in records), "the approval is recorded"),
     ]
 
