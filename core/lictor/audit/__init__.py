@@ -48,6 +48,7 @@ can be proven without storing it. ``metadata`` is not recorded (free-form, often
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import Any, Optional
 
 from .journal import journal_dir, recover_orphans
@@ -102,7 +103,7 @@ def read_records(path: str, last: Optional[int] = None) -> list[dict[str, Any]]:
     path = os.path.abspath(path)
     try:
         recover(path)
-    except PermissionError:
+    except (PermissionError, sqlite3.OperationalError):
         pass  # a read-only copy can still be shown, just without unreplayed journals
     store = open_store(path, create=False)
     try:
