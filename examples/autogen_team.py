@@ -108,9 +108,10 @@ async def main() -> int:
     print("\nDecisions:")
     records = gov.audit.records()
     for r in records:
-        if r.get("verdict") != "allow" or r.get("kind") in ("tool_call", "handoff"):
+        a = r.get("action") or r  # records nest the submitted action
+        if r.get("verdict") != "allow" or a.get("kind") in ("tool_call", "handoff"):
             reason = "; ".join(r.get("reasons") or [])[:70]
-            print(f"  {r.get('verdict', '?'):8} {r.get('kind', ''):10} {r.get('agent', ''):8} {r.get('name', ''):18} {reason}")
+            print(f"  {r.get('verdict', '?'):8} {a.get('kind', ''):10} {a.get('agent', ''):8} {a.get('name', ''):18} {reason}")
     report = gov.audit.verify()
     print(f"\nAudit trail: {len(records)} records, verified: {report.ok}")
     gov.close()
