@@ -32,6 +32,9 @@ PROTECTIONS.update({
     "tool_access": _lazy("tool_access", "ToolAccessPlugin"),
     "egress": _lazy("egress", "EgressPlugin"),
     "budgets": _lazy("budgets", "BudgetsPlugin"),
+    "delegation": _lazy("delegation", "DelegationPlugin"),
+    "tool_pinning": _lazy("tool_pinning", "ToolPinningPlugin"),
+    "code_exec": _lazy("code_exec", "CodeExecPlugin"),
 })
 
 # Part A (ASI01, 03, 06, 09, PII): text and data-flow protections.

@@ -356,8 +356,16 @@ class ToolAccessPlugin:
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:
             return None
-        roles = self._roles.of(action)  # type: ignore[union-attr]
-        why = self.permissions.refusal(action.agent, roles, action.name)  # type: ignore[union-attr]
+        return self.judge(action, action.agent, self._roles.of(action), ctx)  # type: ignore[union-attr]
+
+    def judges(self, action: Action) -> bool:
+        """Whether this protection looks at ``action`` at all."""
+        return self.active and action.kind in self._kinds
+
+    def judge(self, action: Action, agent: str, roles: tuple[str, ...], ctx: Any) -> Optional[Decision]:
+        """The vote on ``action`` as if ``agent`` with ``roles`` took it (used by ``delegation``
+        to ask for the principal an agent acts for)."""
+        why = self.permissions.refusal(agent, roles, action.name)  # type: ignore[union-attr]
         if why is not None:
             if self._effect == "approve":
                 return Decision.approve(why, rule_id="tool_access", risks=self.risks)
