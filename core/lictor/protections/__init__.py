@@ -42,3 +42,7 @@ PROTECTIONS.update({
     "prompt_injection": _lazy("prompt_injection", "PromptInjectionProtection"),
     "secrets": _lazy("secret_scan", "SecretsProtection"),
 })
+PROTECTIONS["provenance"] = _lazy("provenance", "ProvenanceProtection")
+PROTECTIONS["pii"] = _lazy("pii", "PiiProtection")
+PROTECTIONS["memory_guard"] = _lazy("memory_guard", "MemoryGuardProtection")
+PROTECTIONS["human_trust"] = _lazy("human_trust", "HumanTrustProtection")

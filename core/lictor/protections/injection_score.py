@@ -94,7 +94,7 @@ _CONFUSABLES = {
 _CONFUSE = {ord(k): v for k, v in _CONFUSABLES.items()}
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"})
 _LEET_WORD = re.compile(r"\b[a-z0-9]*(?:[a-z][013457]|[013457][a-z])[a-z0-9]*\b")
-_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_*|+~]{1,2}){3,}[a-z](?![a-z0-9])")
+_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_*|+~]{1,2}){2,}[a-z](?![a-z0-9])")
 _SPACED_SEP = re.compile(r"[ .\-_*|+~]")
 _WS = re.compile(r"[ \t\f\v\u00a0]+")
 
@@ -121,7 +121,7 @@ _S = r"[^a-z0-9\n]{0,4}"  # separator between words: spaces, punctuation, nothin
 _ANY = r"(?:[a-z']+" + _S + r"){0,3}"  # up to three filler words
 _QUAL = r"(?:previous|prior|above|preceding|earlier|former|original|initial|existing|old|system|developer|safety|given|current|default|all)"
 _NOUN = r"(?:instructions?|prompts?|rules?|directives?|guidelines?|commands?|guardrails?|restrictions?|programming|constraints?|polic(?:y|ies)|orders?|context|conversation)"
-_AI = r"(?:ai|a\.i\.|llm|language model|assistant|agent|chat ?bot|bot|gpt|chatgpt|claude|gemini|copilot|model)"
+_AI = r"(?:(?:ai|a\.i\.)[^a-z0-9\n]{1,3})?(?:ai|a\.i\.|llm|language model|assistant|agent|chat ?bot|bot|gpt|chatgpt|claude|gemini|copilot|model)"
 
 # (family, name, weight, needles, pattern)
 _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
@@ -196,7 +196,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("directive", "exfiltrate", 0.3,
      ("send", "forward", "mail", "transfer", "wire", "upload", "post", "exfiltrat", "copy", "leak", "submit", "pay", "bcc", "cc"),
      rf"\b(?:send|forward|e-?mail|mail|transfer|wire|upload|post|exfiltrate|copy|leak|submit|pay|bcc|cc|share){_S}"
-     rf"(?:[a-z0-9'$€£.,]+{_S}){{0,8}}(?:to|at|into|with){_S}(?:[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{{2,}}|https?://|[a-z]{{2}}\d{{2}}[a-z0-9 ]{{10,}}|(?:the{_S})?(?:following|this|attacker|external){_S}(?:address|account|url|endpoint|server|email|iban))"),
+     rf"(?:[a-z0-9'$€£.,]+{_S}){{0,8}}(?:to|at|into|with){_S}(?:[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{{2,}}|https?://|[a-z]{{2}}\d{{2}}[a-z0-9 ]{{10,}}|(?:the{_S})?(?:following|this|attacker|external){_S}(?:address|account|url|endpoint|server|email|iban)|(?:account|acct|iban){_S}(?:number{_S}|no{_S})?[#:]?{_S}[a-z]{{0,2}}\d[\d -]{{5,}})"),
     ("directive", "exfil_markdown", 0.6,
      ("![", "<img"),
      r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}(?:\{|\$\{|%7b|<|\[)[^)\s]{0,200}\)|<img[^>]{0,100}src=[\"']?https?://[^\"'>\s]{0,200}(?:\{|\$\{|%7b)"),

@@ -229,7 +229,7 @@ class SecretsProtection:
             new = new.with_content(new_content)
         d = Decision.redact(f"secrets masked in {action.kind} '{action.name}' ({', '.join(sorted(set(kinds)))})",
                             action=new, rule_id="secrets", risks=self.risks)
-        object.__setattr__(d, "evidence", tuple(f"secrets: {k}" for k in sorted(set(kinds))))
+        object.__setattr__(d, "evidence", tuple(f"secrets: found {k}" for k in sorted(set(kinds))))
         return d
 
     @hookimpl
@@ -254,12 +254,12 @@ class SecretsProtection:
             return None
         d = Decision.redact(f"secrets masked in the output of {action.kind} '{action.name}' ({', '.join(sorted(set(kinds)))})",
                             output=new, rule_id="secrets", risks=self.risks)
-        object.__setattr__(d, "evidence", tuple(f"secrets: {k}" for k in sorted(set(kinds))))
+        object.__setattr__(d, "evidence", tuple(f"secrets: found {k}" for k in sorted(set(kinds))))
         return d
 
     def _vote(self, effect: str, reason: str, kinds: list[str]) -> Decision:
         reason = f"{reason} ({', '.join(sorted(set(kinds)))})"
         d = Decision.deny(reason, rule_id="secrets", risks=self.risks) if effect == "deny" else \
             Decision.approve(reason, rule_id="secrets", risks=self.risks)
-        object.__setattr__(d, "evidence", tuple(f"secrets: {k}" for k in sorted(set(kinds))))
+        object.__setattr__(d, "evidence", tuple(f"secrets: found {k}" for k in sorted(set(kinds))))
         return d
