@@ -35,6 +35,10 @@ PROTECTIONS.update({
     "delegation": _lazy("delegation", "DelegationPlugin"),
     "tool_pinning": _lazy("tool_pinning", "ToolPinningPlugin"),
     "code_exec": _lazy("code_exec", "CodeExecPlugin"),
+    "message_signing": _lazy("message_signing", "MessageSigningPlugin"),
+    "loops": _lazy("loops", "LoopsPlugin"),
+    "circuit_breaker": _lazy("circuit_breaker", "CircuitBreakerPlugin"),
+    "baseline": _lazy("baseline", "BaselinePlugin"),
 })
 
 # Part A (ASI01, 03, 06, 09, PII): text and data-flow protections.

@@ -1,0 +1,313 @@
+"""ASI10 rogue agents: a behavioural baseline per agent, departures scored, repeat offenders quarantined.
+
+While learning (the policy's ``mode: monitor``, or ``learn: true``) every action an agent takes
+is added to its profile: which kinds of action and which tools it uses, the names, JSON types
+and usual lengths of each tool's arguments, and its busiest minute. Profiles are saved as JSON
+(``path``) on ``Governor.close()`` and every ``save_every`` learned actions, and loaded when a
+Governor starts.
+
+When not learning, each action gets a departure score in [0, 1] (the sum of the weights of what
+is new, capped at 1) with the evidence, e.g. ``unknown tool 'export_all_customers' (+0.6)``.
+``thresholds`` map a score to an effect (``{deny: 0.9, approve: 0.6}``). An agent with no
+profile at all is treated by ``unknown_agent`` (default ``approve``).
+
+``quarantine: {denials: 5, within: 10m}`` engages the kill switch for an agent after that many
+enforced denials (from any protection or rule) within the window; it stays engaged until a human
+releases it: ``gov.kill_switch.release(agent="...")``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Any, Optional
+
+from ..hookspecs import hookimpl
+from ..models import ACTION_KINDS, Action, Decision
+from ._section import Section
+
+__all__ = ["BaselinePlugin", "WEIGHTS"]
+
+#: What each kind of novelty adds to the departure score (overridable with ``weights:``).
+WEIGHTS = {
+    "unknown_kind": 0.5,
+    "unknown_tool": 0.6,
+    "new_arg": 0.3,
+    "arg_type": 0.3,
+    "arg_length": 0.2,
+    "rate": 0.4,
+}
+_VERSION = 1
+_RATE_WINDOW = 60.0
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, (list, tuple)):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    return "other"
+
+
+def _size(v: Any) -> int:
+    return len(v) if isinstance(v, (str, list, tuple, dict)) else 0
+
+
+class _Rates:
+    """Actions per agent in the last minute (in memory)."""
+
+    def __init__(self) -> None:
+        self._q: dict[str, deque[float]] = {}
+
+    def count(self, agent: str, now: float, record: bool) -> int:
+        q = self._q.get(agent)
+        if q is None:
+            if len(self._q) > 65_536:
+                self._q.clear()
+            q = self._q[agent] = deque(maxlen=100_000)
+        while q and q[0] <= now - _RATE_WINDOW:
+            q.popleft()
+        if record:
+            q.append(now)
+        return len(q)
+
+
+class BaselinePlugin:
+    """Learns per-agent behaviour and scores departures from it (ASI10). Registered as
+    ``baseline``; inactive without a ``protections.baseline`` section."""
+
+    name = "baseline"
+    risks = ("ASI10",)
+
+    def __init__(self) -> None:
+        self.active = False
+        self.learning = False
+        self.model: dict[str, Any] = {"version": _VERSION, "agents": {}}
+        self._path: Optional[Path] = None
+        self._save_every = 500
+        self._since_save = 0
+        self._kinds: frozenset[str] = frozenset()
+        self._thresholds: list[tuple[float, str]] = []
+        self._weights = dict(WEIGHTS)
+        self._unknown_agent = "approve"
+        self._rate_factor = 2.0
+        self._min_rate = 10
+        self._quarantine: Optional[tuple[int, float, bool]] = None
+        self._rates = _Rates()
+        self._lock = threading.Lock()
+        self._gov: Any = None
+        self._state: Any = None
+
+    # -- configuration ----------------------------------------------------------------------
+    @hookimpl
+    def lictor_configure(self, policy: Any, ctx: Any) -> None:
+        data = policy.section(self.name)
+        self.active = data is not None
+        if not self.active:
+            return
+        sec = Section(policy, self.name, data)
+        self.learning = sec.boolean("learn", policy.mode == "monitor")
+        path = sec.string("path", None)
+        self._save_every = sec.integer("save_every", 500, minimum=1)
+        self._kinds = sec.kinds("on", [k for k in ACTION_KINDS if k != "model_output"])
+        thresholds = sec.mapping("thresholds") if sec.has("thresholds") else {"deny": 0.9, "approve": 0.6}
+        self._thresholds = []
+        for effect, value in thresholds.items():
+            if effect not in ("deny", "approve"):
+                sec.error(("thresholds", effect), f"'{effect}' is not an effect for a threshold (deny, approve)")
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                sec.error(("thresholds", effect), f"expected a score in (0, 1], got {value!r}")
+            else:
+                self._thresholds.append((float(value), effect))
+        self._thresholds.sort(reverse=True)
+        weights = sec.child("weights")
+        self._weights = dict(WEIGHTS)
+        if weights is not None:
+            for key in list(weights.data):
+                if key in WEIGHTS:
+                    self._weights[key] = weights.number(key, minimum=0, maximum=1)
+            weights.done(tuple(WEIGHTS))
+        self._unknown_agent = sec.choice("unknown_agent", ("allow", "approve", "deny"), "approve")
+        self._rate_factor = sec.number("rate_factor", 2.0, minimum=1)
+        self._min_rate = sec.integer("min_rate", 10, minimum=1)
+        q = sec.child("quarantine")
+        self._quarantine = None
+        if q is not None:
+            n = q.integer("denials", 5, minimum=1)
+            within = q.duration("within", "10m")
+            only_baseline = q.choice("count", ("all", "baseline"), "all") == "baseline"
+            q.done(("denials", "within", "count"))
+            self._quarantine = (n, within, only_baseline)
+        sec.done(("learn", "path", "save_every", "on", "thresholds", "weights", "unknown_agent", "rate_factor",
+                  "min_rate", "quarantine"))
+        self._path = None
+        self.model = {"version": _VERSION, "agents": {}}
+        if path is not None:
+            p = Path(path)
+            src = getattr(policy, "source", "")
+            if not p.is_absolute() and src and not src.startswith("<"):
+                p = Path(src).parent / p
+            self._path = p
+            if p.exists():
+                try:
+                    loaded = json.loads(p.read_text(encoding="utf-8"))
+                    if not isinstance(loaded, dict) or loaded.get("version") != _VERSION or not isinstance(loaded.get("agents"), dict):
+                        raise ValueError("not a Lictor baseline (expected {\"version\": 1, \"agents\": {...}})")
+                    self.model = loaded
+                except (OSError, ValueError) as exc:
+                    sec.error("path", f"cannot read baseline {str(p)!r}: {exc}")
+        sec.raise_problems()
+        self._gov = ctx.governor
+        self._state = ctx.state
+
+    # -- learning ---------------------------------------------------------------------------
+    def _learn(self, action: Action, now: float) -> None:
+        agents = self.model["agents"]
+        prof = agents.get(action.agent)
+        if prof is None:
+            prof = agents[action.agent] = {"kinds": {}, "tools": {}, "max_rate": 0, "actions": 0}
+        prof["actions"] += 1
+        prof["kinds"][action.kind] = prof["kinds"].get(action.kind, 0) + 1
+        rate = self._rates.count(action.agent, now, True)
+        if rate > prof["max_rate"]:
+            prof["max_rate"] = rate
+        if action.name:
+            tools = prof["tools"]
+            key = f"{action.kind}:{action.name}"
+            t = tools.get(key)
+            if t is None:
+                t = tools[key] = {"count": 0, "args": {}}
+            t["count"] += 1
+            for k, v in action.args.items():
+                a = t["args"].get(k)
+                if a is None:
+                    a = t["args"][k] = {"types": [], "max_len": 0}
+                jt = _json_type(v)
+                if jt not in a["types"]:
+                    a["types"].append(jt)
+                a["max_len"] = max(a["max_len"], _size(v))
+        self._since_save += 1
+        if self._path is not None and self._since_save >= self._save_every:
+            self.save()
+
+    def save(self) -> None:
+        """Write the profiles to ``path`` (atomically); a no-op without a path."""
+        if self._path is None:
+            return
+        with self._lock:
+            text = json.dumps(self.model, indent=1, sort_keys=True)
+            self._since_save = 0
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=str(self._path.parent), prefix=".baseline-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, self._path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    # -- scoring ----------------------------------------------------------------------------
+    def score(self, action: Action, now: float) -> tuple[float, list[str]]:
+        """The departure score of ``action`` from its agent's profile, with the evidence."""
+        prof = self.model["agents"].get(action.agent)
+        if prof is None:
+            return -1.0, [f"no baseline for agent '{action.agent}'"]
+        w = self._weights
+        score = 0.0
+        evidence: list[str] = []
+        if action.kind not in prof["kinds"]:
+            score += w["unknown_kind"]
+            evidence.append(f"first {action.kind} of this agent (+{w['unknown_kind']:g})")
+        if action.name:
+            t = prof["tools"].get(f"{action.kind}:{action.name}")
+            if t is None:
+                score += w["unknown_tool"]
+                evidence.append(f"unknown {action.kind} '{action.name}' (+{w['unknown_tool']:g})")
+            else:
+                known = t["args"]
+                for k, v in action.args.items():
+                    a = known.get(k)
+                    if a is None:
+                        score += w["new_arg"]
+                        evidence.append(f"new argument '{k}' (+{w['new_arg']:g})")
+                        continue
+                    jt = _json_type(v)
+                    if jt not in a["types"]:
+                        score += w["arg_type"]
+                        evidence.append(f"argument '{k}' is {jt}, was {'/'.join(a['types'])} (+{w['arg_type']:g})")
+                    size = _size(v)
+                    if size > 64 and size > 4 * a["max_len"]:
+                        score += w["arg_length"]
+                        evidence.append(f"argument '{k}' has size {size}, was at most {a['max_len']} (+{w['arg_length']:g})")
+        rate = self._rates.count(action.agent, now, True)
+        limit = max(self._min_rate, prof["max_rate"] * self._rate_factor)
+        if rate > limit:
+            score += w["rate"]
+            evidence.append(f"{rate} actions in the last minute, baseline at most {prof['max_rate']} (+{w['rate']:g})")
+        return min(score, 1.0), evidence
+
+    @hookimpl
+    def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
+        if not self.active or action.kind not in self._kinds:
+            return None
+        now = ctx.clock()
+        if self.learning:
+            with self._lock:
+                self._learn(action, now)
+            return None
+        score, evidence = self.score(action, now)
+        if score < 0:
+            if self._unknown_agent == "allow":
+                return None
+            why = f"baseline: {evidence[0]} (unknown_agent: {self._unknown_agent})"
+            d = (Decision.deny(why, rule_id="baseline", risks=self.risks) if self._unknown_agent == "deny"
+                 else Decision.approve(why, rule_id="baseline", risks=self.risks))
+            object.__setattr__(d, "evidence", tuple(evidence))
+            return d
+        for threshold, effect in self._thresholds:
+            if score >= threshold:
+                why = f"baseline: departure score {score:.2f} >= {threshold:g} ({'; '.join(evidence)})"
+                d = (Decision.deny(why, rule_id="baseline", risks=self.risks) if effect == "deny"
+                     else Decision.approve(why, rule_id="baseline", risks=self.risks))
+                object.__setattr__(d, "evidence", tuple(evidence))
+                return d
+        return None
+
+    # -- quarantine -------------------------------------------------------------------------
+    @hookimpl
+    def lictor_on_decision(self, action: Action, decision: Decision, ctx: Any) -> None:
+        q = self._quarantine
+        if q is None or not self.active or decision.verdict != "deny" or not decision.enforced:
+            return
+        if "kill_switch" in decision.rule_ids:
+            return
+        n, within, only_baseline = q
+        if only_baseline and "baseline" not in decision.rule_ids:
+            return
+        agent = action.agent
+        if n > 1 and self._state.hit(f"baseline:denials:{agent}", n - 1, within, ctx.clock()):
+            return
+        self._gov.kill_switch.engage(
+            f"quarantined by baseline: {n} denied actions within {within:g}s; a human must release it "
+            f"(gov.kill_switch.release(agent={agent!r}))", agent=agent)
+
+    @hookimpl
+    def lictor_shutdown(self, ctx: Any) -> None:
+        if self.active and self.learning and self._path is not None:
+            self.save()

@@ -1,0 +1,82 @@
+"""ASI08 loop detection: the same call, with the same arguments, repeated in one session.
+
+An agent stuck in a loop (a tool that keeps failing the same way, two agents handing a task back
+and forth, an injected "try again") repeats an identical action. Each action is reduced to a
+digest of its kind, name and canonical arguments (sorted-key JSON); more than ``max_repeats``
+identical actions in a session within ``window`` are refused (or sent for approval). Counting
+happens in the Governor's state backend, so with Redis the count is shared between processes.
+Actions without a session are counted per agent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable, Optional
+
+import orjson
+
+from ..hookspecs import hookimpl
+from ..models import Action, Decision
+from ._section import Section, glob_matcher
+
+__all__ = ["LoopsPlugin", "call_digest"]
+
+_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def call_digest(action: Action) -> str:
+    """A short digest of what the action does: kind, name, arguments and content."""
+    try:
+        body = orjson.dumps([action.kind, action.name, action.args, action.content], option=_OPTS)
+    except (TypeError, orjson.JSONEncodeError):
+        body = repr((action.kind, action.name, sorted(action.args.items(), key=lambda kv: str(kv[0])),
+                     action.content)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(body, digest_size=12).hexdigest()
+
+
+class LoopsPlugin:
+    """Refuses the same call repeated more than ``max_repeats`` times in a session (ASI08).
+    Registered as ``loops``; inactive without a ``protections.loops`` section."""
+
+    name = "loops"
+    risks = ("ASI08",)
+
+    def __init__(self) -> None:
+        self.active = False
+        self._max = 3
+        self._window = 600.0
+        self._kinds: frozenset[str] = frozenset()
+        self._ignore: Callable[[str], bool] = lambda n: False
+        self._effect = "deny"
+        self._state: Any = None
+
+    @hookimpl
+    def lictor_configure(self, policy: Any, ctx: Any) -> None:
+        data = policy.section(self.name)
+        self.active = data is not None
+        if not self.active:
+            return
+        sec = Section(policy, self.name, data)
+        self._max = sec.integer("max_repeats", 3, minimum=1)
+        self._window = sec.duration("window", "10m")
+        self._kinds = sec.kinds("on", ("tool_call", "handoff", "message", "code_exec"))
+        ignore = sec.strings("ignore_tools", ())
+        self._ignore = glob_matcher(ignore) if ignore else (lambda n: False)
+        self._effect = sec.effect()
+        sec.done(("max_repeats", "window", "on", "ignore_tools", "effect"))
+        sec.raise_problems()
+        self._state = ctx.state
+
+    @hookimpl
+    def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
+        if not self.active or action.kind not in self._kinds or self._ignore(action.name):
+            return None
+        scope = f"s:{action.session}" if action.session is not None else f"a:{action.agent}"
+        key = f"loops:{scope}:{call_digest(action)}"
+        if self._state.hit(key, self._max, self._window, ctx.clock()):
+            return None
+        why = (f"loop: {action.kind} '{action.name}' with the same arguments was already made {self._max} "
+               f"times in this {'session' if action.session is not None else 'agent'} within {self._window:g}s")
+        if self._effect == "approve":
+            return Decision.approve(why, rule_id="loops", risks=self.risks)
+        return Decision.deny(why, rule_id="loops", risks=self.risks)
