@@ -94,7 +94,7 @@ _CONFUSABLES = {
 _CONFUSE = {ord(k): v for k, v in _CONFUSABLES.items()}
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"})
 _LEET_WORD = re.compile(r"\b[a-z0-9]*(?:[a-z][013457]|[013457][a-z])[a-z0-9]*\b")
-_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_*|+~]{1,2}){2,}[a-z](?![a-z0-9])")
+_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_*|+~]){2,}[a-z](?![a-z0-9])")
 _SPACED_SEP = re.compile(r"[ .\-_*|+~]")
 _WS = re.compile(r"[ \t\f\v\u00a0]+")
 
@@ -108,7 +108,7 @@ def normalise(text: str) -> str:
     else:
         text = text.lower()
     if any(c.isdigit() for c in text):
-        text = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
+        text = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET) if len(m.group(0)) <= 16 else m.group(0), text)
     text = _SPACED.sub(lambda m: _SPACED_SEP.sub("", m.group(0)), text)
     return _WS.sub(" ", text)
 
@@ -120,7 +120,7 @@ def normalise(text: str) -> str:
 _S = r"[^a-z0-9\n]{0,4}"  # separator between words: spaces, punctuation, nothing (spacing evasion)
 _ANY = r"(?:[a-z']+" + _S + r"){0,3}"  # up to three filler words
 _QUAL = r"(?:previous|prior|above|preceding|earlier|former|original|initial|existing|old|system|developer|safety|given|current|default|all)"
-_NOUN = r"(?:instructions?|prompts?|rules?|directives?|guidelines?|commands?|guardrails?|restrictions?|programming|constraints?|polic(?:y|ies)|orders?|context|conversation)"
+_NOUN = r"(?:instructions?|directions|prompts?|rules?|directives?|guidelines?|commands?|guardrails?|restrictions?|programming|constraints?|polic(?:y|ies)|orders?|context|conversation)"
 _AI = r"(?:(?:ai|a\.i\.)[^a-z0-9\n]{1,3})?(?:ai|a\.i\.|llm|language model|assistant|agent|chat ?bot|bot|gpt|chatgpt|claude|gemini|copilot|model)"
 
 # (family, name, weight, needles, pattern)
@@ -128,13 +128,18 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("override", "ignore_previous", 0.85,
      ("ignor", "disregard", "forget", "overrid", "bypass", "skip", "abandon", "discard", "neglect", "drop", "set aside", "throw out"),
      rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|drop|set{_S}aside|throw{_S}out){_S}(?:about{_S})?"
-     rf"(?:(?:all|any|every|each|the|your|my|these|those|of|everything|anything){_S}){{0,3}}{_QUAL}{_S}(?:[a-z]+{_S})?{_NOUN}"),
+     rf"(?:(?:all|any|every|each|the|your|my|these|those|of|everything|anything){_S}){{0,3}}{_QUAL}{_S}(?:[a-z]+{_S})?{_NOUN}\b"
+     rf"(?!{_S}(?:i|we|they|he|she){_S}(?:sent|gave|shared|posted|wrote|mentioned|e-?mailed)\b)"
+     rf"(?!{_S}(?:about|for|on|regarding|in){_S}(?:the|our|this|that){_S}(?!system\b|assistant\b|ai\b|model\b))"),
+    ("override", "ignore_given", 0.8,
+     ("ignor", "disregard", "forget"),
+     rf"\b(?:ignore|disregard|forget){_S}(?:all{_S})?(?:the{_S})?{_NOUN}{_S}(?:that{_S})?you{_S}(?:were|have{_S}been|got|received){_S}(?:given|told|sent)"),
     ("override", "ignore_your_rules", 0.75,
      ("ignor", "disregard", "forget", "overrid", "bypass"),
      rf"\b(?:ignore|disregard|forget|override|bypass){_S}(?:(?:all|any|of){_S}){{0,2}}(?:your|its){_S}(?:[a-z]+{_S})?{_NOUN}"),
     ("override", "ignore_above", 0.7,
      ("ignor", "disregard", "forget"),
-     rf"\b(?:ignore|disregard|forget){_S}(?:(?:all|everything|anything|what(?:ever)?|the text|the content|the message|that|which){_S}){{1,3}}"
+     rf"\b(?:ignore|disregard|forget){_S}(?:(?:all|everything|anything|what(?:ever)?|the|text|content|message|that|which){_S}){{1,3}}"
      rf"(?:above|before|previously|earlier|prior|(?:you|i){_S}(?:were|was|have been){_S}(?:told|given|said))"),
     ("override", "new_instructions", 0.65,
      ("instruction", "task", "directive", "objective", "goal", "order", "prompt", "mission"),
@@ -149,57 +154,89 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("override", "from_now_on", 0.5,
      ("from now on", "henceforth", "from this point", "for the rest of this conversation"),
      rf"\b(?:from{_S}now{_S}on|henceforth|from{_S}this{_S}point(?:{_S}on(?:ward)?)?|for{_S}the{_S}rest{_S}of{_S}this{_S}conversation),?{_S}(?:you|your|act|respond|reply|answer|always|never|only|do)\b"),
+    ("override", "ignore_user", 0.75,
+     ("ignor", "disregard"),
+     rf"\b(?:ignore|disregard){_S}(?:the{_S}|what{_S}the{_S})?(?:user|customer|human)(?:'?s)?{_S}(?:actual{_S}|original{_S})?(?:request|question|message|instructions?|task|says|said|asked|wants)\b"),
     ("override", "jailbreak_persona", 0.65,
      ("dan", "developer mode", "jailbr", "do anything now", "unrestricted", "no restrictions", "without restrictions", "without any restrictions", "no filter", "god mode"),
      rf"\b(?:do{_S}anything{_S}now|developer{_S}mode{_S}(?:enabled|on|activated)|(?:enable|activate|enter|switch{_S}to){_S}(?:developer|dan|god|jailbr(?:eak|oken)){_S}mode|"
      rf"(?:act|behave|respond|pretend|roleplay){_S}(?:as|like){_S}(?:an?{_S})?(?:unrestricted|unfiltered|jailbroken|uncensored|evil)|you{_S}are{_S}dan\b|"
      rf"(?:answer|respond|reply|act|operate){_S}without{_S}(?:any{_S})?(?:restrictions|filters|limitations|guidelines|rules|censorship))"),
     ("override", "stop_task", 0.55,
-     ("stop", "cease", "halt", "abort", "instead of"),
-     rf"\b(?:stop|cease|halt|abort){_S}(?:what{_S}you(?:{_S}are|'re){_S}doing|(?:the|your){_S}(?:current|original|previous){_S}(?:task|summary|translation|work)|(?:summariz|translat|analy[sz])[a-z]*)\b"
-     rf"|\binstead{_S}of{_S}(?:summariz|translat|analy[sz]|answer|respond|completing)[a-z]*{_ANY}(?:you{_S}(?:must|should|will)|do|send|forward|reply|output|write|say)\b"),
+     ("stop", "cease", "halt", "abort", "cancel", "do not summar", "don't summar", "do not translat", "don't translat", "instead of", "outdated", "obsolete", "void", "revoked", "no longer valid"),
+     rf"\b(?:(?:stop|cease|halt|abort|cancel|do{_S}not|don'?t){_S}(?:what{_S}you(?:{_S}are|'re){_S}doing|(?:the|your){_S}(?:current|original|previous){_S}(?:task|summary|translation|work)|(?:summari[sz]|translat|analy[sz])[a-z]*))\b"
+     rf"|\b(?:(?:this|the|your|current|original){_S})?(?:task|translation|summary|summari[sz]ation|request|instructions?){_S}(?:is{_S}|are{_S}|has{_S}been{_S}|have{_S}been{_S})?(?:cancell?ed|aborted|void|revoked|obsolete|outdated|no{_S}longer{_S}valid)\b"
+     rf"|\binstead{_S}of{_S}(?:summari[sz]|translat|analy[sz]|answer|respond|completing)[a-z]*{_ANY}(?:you{_S}(?:must|should|will)|do|send|forward|reply|output|write|say)\b"),
     ("role", "chat_template", 0.8,
      ("<|", "[inst]", "[/inst]", "<<sys>>", "<s>[inst", "### instruction", "### system", "\n\nhuman:", "\nhuman:"),
-     r"<\|(?:im_start|im_end|system|assistant|user|endoftext|begin_of_text|start_header_id|end_header_id|eot_id|tool_call|im_sep)\|?>|\[/?inst\]|<</?sys>>"
-     r"|^#{2,4} ?(?:instruction|system|response)s?:?\s*$|^(?:human|user) ?: .{0,200}\n(?:ai|assistant) ?:"),
+     r"<\|im_start\|> ?(?:system|assistant|user|developer)|<\|(?:system|assistant|begin_of_text|start_header_id|eot_id|tool_call|im_sep)\|?>"
+     r"|\[inst\][^\[]{12,2000}\[/inst\]|\[inst\][^\[]{12,}$|<<sys>>[^<]{12,2000}<</sys>>|^#{2,4} ?(?:instruction|system|response)s?:?\s*$"),
+    ("role", "fake_transcript", 0.4,
+     ("user:", "human:", "assistant:"),
+     r"^(?:human|user) ?: .{0,200}\n(?:ai|assistant) ?:|^(?:ai|assistant) ?: .{0,200}\n(?:human|user) ?:"),
+    ("role", "override_label", 0.55,
+     ("override", "admin", "priority"),
+     rf"^[ \t>#*\[(-]*(?:(?:system|admin|security|priority){_S})?override{_S}[:\]]"),
     ("role", "role_marker_instruction", 0.65,
-     ("system", "assistant", "developer", "admin", "sys"),
+     ("system", "developer", "admin", "sys", "root", "operator"),
      rf"(?m)^[ \t>#*\[(<{{|_-]*(?:system|developer|sys|admin(?:istrator)?|root|operator){_S}(?:message|prompt|note|override|instructions?|update|notice|alert)?{_S}[\]>):}}|]"
-     rf"[^\n]{{0,120}}\b(?:you|your|must|always|never|ignore|disregard|instructions?|assistant|ai|forward|send|reveal)\b"),
+     rf"[^\n]{{0,120}}\b(?:you{_S}must|your|must|always|never|ignore|disregard|instructions?|forward|send|reveal|skip|execute|grant|override|disable|delete|transfer|approv\w*|the{_S}user{_S}is|follow)\b"),
     ("role", "system_prompt_boundary", 0.7,
      ("system", "developer", "prompt"),
      rf"\b(?:(?:begin|start|end|beginning){_S}(?:of{_S})?(?:the{_S})?(?:system|developer|admin|new|real){_S}(?:prompt|message|instructions?)|(?:system|developer){_S}prompt{_S}(?:override|update|begins?|starts?)|"
      rf"(?:message|note|instructions?|update|notice|directive|command|override){_S}from{_S}(?:the{_S})?(?:system(?!s){_S}(?:administrator|admin|operator)?|(?:system{_S})?administrator|admin|developers?|openai|anthropic|your{_S}(?:developer|creator|operator|owner|admin|administrator|system))|"
      rf"(?:this{_S}is|i{_S}am){_S}(?:the|your){_S}(?:system|administrator|developer|creator|operator|admin)\b(?!{_S}(?:of|for|at|team|here|who|that)))"),
-    ("role", "pseudo_tag", 0.45,
+    ("role", "pseudo_tag", 0.5,
      ("<system", "</system", "<instruction", "</instruction", "<important", "</important", "<admin", "<sys>", "<prompt", "<assistant", "<override"),
-     r"</?(?:system|instructions?|important|admin|sys|prompt|assistant|override|secret[_-]?instructions?)(?:\s[^>]{0,40})?>"),
+     r"(?<!<)</?(?:system|instructions?|important|admin|sys|prompt|assistant|override|secret[_-]?instructions?)(?:\s[^>]{0,40})?>"),
+    ("addressed", "for_the_ai_label", 0.5,
+     ("ai", "llm", "assistant", "agent", "model", "bot", "gpt"),
+     rf"\b(?:for|to){_S}(?:the{_S}|any{_S}|all{_S})?(?:ai{_S})?(?:ai|llms?|assistants?|agents?|language{_S}models?|chat ?bots?|models?)\s?:"
+     rf"|\b(?:this|the){_S}(?:message|note|text|section|part|paragraph|comment){_S}is{_S}(?:only{_S})?(?:for|addressed{_S}to|meant{_S}for|intended{_S}for){_S}(?:the{_S}|any{_S})?{_AI}"
+     rf"|\bas{_S}(?:the|an?){_S}{_AI}{_S},"),
     ("addressed", "to_the_ai", 0.5,
      ("ai", "llm", "assistant", "agent", "model", "bot", "gpt", "claude", "gemini", "copilot"),
-     rf"\b(?:attention|note|message|instructions?|notice|reminder|important|hey|dear|hello|hi|psa){_S}(?:to|for)?{_S}(?:the|any|all|every|an?)?{_S}{_AI}s?\b{_S}"
-     rf"(?:(?:reading|processing|parsing|summariz\w*|analy[sz]\w*|viewing|that|who|which)\b|[:,!-])"
+     rf"\b(?:attention|note|message|instructions?|notice|reminder|important|hey|dear|hello|hi|psa|psst|yo){_S}(?:to|for)?{_S}(?:the|any|all|every|an?)?{_S}{_AI}s?\b{_S}"
+     rf"(?:(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing|that|who|which)\b|[:,!-])"
      rf"|\b(?:if|when){_S}you{_S}(?:are|'re){_S}an?{_S}(?:ai|a\.i\.|llm|language{_S}model|ai{_S}assistant|ai{_S}agent|assistant|agent|chat ?bot|bot)\b"
-     rf"|\b(?:to|for){_S}(?:the|any|all|every){_S}{_AI}s?{_S}(?:reading|processing|parsing|summariz\w*|analy[sz]\w*|viewing|seeing)\b"),
+     rf"|\b(?:to|for){_S}(?:whoever|whomever|anyone|anybody){_S}(?:is{_S})?(?:reading|summari[sz]\w*|processing|parsing|analy[sz]\w*|translat\w*)\b"
+     rf"|\b(?:to|for){_S}(?:the|any|all|every){_S}{_AI}s?{_S}(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing|seeing)\b"),
     ("addressed", "when_you_read_this", 0.45,
-     ("this",),
-     rf"\b(?:when|if|once|as{_S}soon{_S}as|after){_S}(?:you|the{_S}{_AI}){_S}(?:read|see|process|summariz\w*|encounter|parse|analy[sz]\w*|finish(?:es)?{_S}reading)\w*{_S}(?:this|these)\b"),
+     ("this", "these"),
+     rf"\b(?:when|if|once|as{_S}soon{_S}as|after){_S}(?:(?:you|the{_S}{_AI}){_S})?(?:read|see|process|summari[sz]\w*|encounter|parse|analy[sz]\w*|finish(?:es)?{_S}reading)\w*{_S}(?:this|these)\b"),
     ("directive", "hide_from_user", 0.55,
      ("user", "human", "customer", "operator", "anyone"),
      rf"\b(?:do{_S}not|don'?t|never|without)(?:{_S}ever)?{_S}(?:tell\w*|inform\w*|mention\w*|notify\w*|alert\w*|reveal\w*|let\w*|ask\w*|show\w*|confirm\w*|disclos\w*|warn\w*)"
      rf"{_S}(?:(?:this|it|anything|about this|them){_S})?(?:to{_S})?(?:the{_S})?(?:user|human|customer|operator|anyone)\b"
      rf"|\b(?:secretly|silently|covertly|quietly|without{_S}(?:the{_S})?(?:user|anyone){_S}(?:knowing|noticing))\b"),
+    ("directive", "keep_quiet", 0.4,
+     ("mention", "tell", "reveal", "disclose"),
+     rf"\b(?:do{_S}not|don'?t|never){_S}(?:ever{_S})?(?:mention|reveal|disclose)\w*{_S}(?:it|this|that|our{_S}competitors?|these{_S}instructions|this{_S}(?:note|message|comment))\b(?!{_S}!)"),
     ("directive", "reveal_prompt", 0.5,
-     ("prompt", "instruction", "api key", "credential", "password", "secret", "token", "environment variable", "env var"),
+     ("prompt", "instruction", "api key", "credential", "password", "secret", "private key", "token", "environment variable", "env var"),
      rf"\b(?:reveal|print|output|repeat|show|display|leak|dump|disclose|share|tell{_S}me|write{_S}out|include|append|send|return|list)"
-     rf"{_S}(?:(?:your|the|all|any|full|entire|original|initial|hidden|secret|complete|verbatim){_S}){{0,3}}"
-     rf"(?:system{_S}prompt|(?:initial|original|hidden|system){_S}instructions|api{_S}keys?|credentials|passwords?|secrets|access{_S}tokens?|environment{_S}variables|env{_S}vars|conversation{_S}history|chat{_S}history)\b"),
+     rf"{_S}(?:(?:your|the|all|any|full|entire|original|initial|hidden|secret|complete|verbatim|text|content|contents|words|of|user'?s?|customer'?s?|this){_S}){{0,5}}"
+     rf"(?:system{_S}prompt|secret{_S}keys?|private{_S}keys?|api{_S}tokens?|(?:initial|original|hidden|system){_S}instructions|api{_S}keys?|credentials|passwords?|secrets|access{_S}tokens?|environment{_S}variables|env{_S}vars|conversation{_S}history|chat{_S}history)\b"),
     ("directive", "exfiltrate", 0.3,
      ("send", "forward", "mail", "transfer", "wire", "upload", "post", "exfiltrat", "copy", "leak", "submit", "pay", "bcc", "cc"),
      rf"\b(?:send|forward|e-?mail|mail|transfer|wire|upload|post|exfiltrate|copy|leak|submit|pay|bcc|cc|share){_S}"
-     rf"(?:[a-z0-9'$€£.,]+{_S}){{0,8}}(?:to|at|into|with){_S}(?:[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{{2,}}|https?://|[a-z]{{2}}\d{{2}}[a-z0-9 ]{{10,}}|(?:the{_S})?(?:following|this|attacker|external){_S}(?:address|account|url|endpoint|server|email|iban)|(?:account|acct|iban){_S}(?:number{_S}|no{_S})?[#:]?{_S}[a-z]{{0,2}}\d[\d -]{{5,}})"),
+     rf"(?:[a-z0-9'$€£]+[^a-z0-9'$€£\n]{{1,4}}){{0,8}}(?:to|at|into|with){_S}(?:[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{{2,}}|https?://|[a-z]{{2}}\d{{2}}[a-z0-9 ]{{10,}}|(?:the{_S})?(?:following|this|attacker|external){_S}(?:address|account|url|endpoint|server|email|iban)|(?:account|acct|iban){_S}(?:number{_S}|no{_S})?[#:]?{_S}[a-z]{{0,2}}\d[\d -]{{5,}})"),
     ("directive", "exfil_markdown", 0.6,
      ("![", "<img"),
      r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}(?:\{|\$\{|%7b|<|\[)[^)\s]{0,200}\)|<img[^>]{0,100}src=[\"']?https?://[^\"'>\s]{0,200}(?:\{|\$\{|%7b)"),
+    ("directive", "user_wants_you", 0.45,
+     ("wants you", "asked you", "needs you", "requests that you", "wants the assistant", "authori", "approved", "confirmed", "consented"),
+     rf"\bthe{_S}(?:user|customer|human|owner){_S}(?:(?:actually|really|secretly|also|now){_S})?(?:wants|asked|needs|requests{_S}that|has{_S}asked){_S}(?:you|the{_S}{_AI}){_S}(?:to\b)?"
+     rf"|\bthe{_S}(?:user|customer|owner|account{_S}holder){_S}(?:has{_S})?(?:already{_S})?(?:authori[sz]ed|approved|confirmed|consented{_S}to){_S}(?:a|an|the|this|all|every)\b"),
+    ("directive", "obey_blindly", 0.4,
+     ("without question", "without asking", "no questions", "without confirmation", "without verification", "skip all approval", "skip approval", "skip the approval", "without approval"),
+     rf"\b(?:without{_S}(?:any{_S})?(?:question(?:ing)?|asking|confirmation|verification|approval|checking)|no{_S}questions{_S}asked|skip{_S}(?:all{_S}|the{_S}|any{_S})?(?:approvals?|confirmations?|verifications?){_S}(?:steps?|checks?)?)\b"),
+    ("directive", "sensitive_file", 0.35,
+     (".aws", ".ssh", "/etc/passwd", "/etc/shadow", ".env", "id_rsa", "credentials"),
+     r"~?/?\.aws/credentials|~?/?\.ssh/(?:id_[a-z0-9]+|authorized_keys)|/etc/(?:passwd|shadow)|(?<![a-z0-9])\.env\b(?!\.example)|\bid_rsa\b"),
+    ("directive", "dangerous_command", 0.35,
+     ("curl", "wget", "rm -rf", "rm -fr", "powershell", "chmod", "base64 -d", "nc -e", "mkfs"),
+     r"\b(?:curl|wget)\b[^\n|]{0,200}\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\brm\s+-(?:rf|fr)\s+[/~]|\bpowershell\b[^\n]{0,40}-enc|\bnc\s+-e\b|\bmkfs\b"),
     ("directive", "model_must_act", 0.35,
      ("you must", "you should", "you need to", "you have to", "you will", "you are required", "make sure you", "be sure to", "immediately", "urgently"),
      rf"\b(?:you{_S}(?:must|should|need{_S}to|have{_S}to|will|are{_S}required{_S}to)|make{_S}sure{_S}(?:you|to)|be{_S}sure{_S}to)(?:{_S}(?:now|immediately|also|first|urgently|then))*"
@@ -214,9 +251,10 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("action:", "action input"),
      r"(?m)^\s*action\s*:\s*[a-z0-9_.-]{2,60}\s*\n\s*action[ _]input\s*:"),
     ("tool_syntax", "call_tool", 0.35,
-     ("tool", "function"),
+     ("tool", "function", "call above", "call below", "request above"),
      rf"\b(?:call|use|invoke|run|execute|trigger){_S}(?:the{_S})?`?[a-z]+_[a-z_]+`?{_S}(?:tool|function)\b"
-     rf"|\b(?:call|invoke|use){_S}(?:the{_S})?(?:tool|function){_S}`?[a-z]+_[a-z_]+`?"),
+     rf"|\b(?:call|invoke|use){_S}(?:the{_S})?(?:tool|function){_S}`?[a-z]+_[a-z_]+`?"
+     rf"|\b(?:run|execute|make|perform|send|issue){_S}the{_S}(?:(?:tool|function|api){_S})?(?:call|request|command){_S}(?:above|below)\b"),
 ]
 
 
@@ -236,6 +274,7 @@ _EXAMPLE_INTRO = re.compile(
     r"(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|strings? like|text like|called|known as|"
     r"example|payloads? (?:like|such as)|instructions? like|commands? like|the phrase|the string|the text)[^a-z0-9]{0,4}$")
 _DAMPEN = 0.35
+_NEVER_DAMPEN = frozenset({"dangerous_command", "sensitive_file"})  # commands are written in `code` anyway
 
 # ---------------------------------------------------------------------------------------------
 # Hidden channels (on the original text)
@@ -320,6 +359,24 @@ def _hidden_channels(text: str) -> tuple[list[tuple[str, str]], list[Signal]]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _quotations(norm: str) -> list[tuple[int, int]]:
+    """Spans of quotations in prose: an article citing a phrase. A quoted string that is a value
+    (after ``:``, ``=``, ``,`` or ``[``, as in JSON or code) or a long one is not a citation:
+    that is where injected text sits in tool results."""
+    if not any(c in norm for c in "\"“«`<"):
+        return []
+    out = []
+    for q in _QUOTED.finditer(norm):
+        qs, qe = q.span()
+        if qe - qs > 200:
+            continue
+        before = norm[max(0, qs - 3):qs].rstrip()
+        if before.endswith((":", "=", ",", "[", "{")):
+            continue
+        out.append((qs, qe))
+    return out
+
+
 def _match_signals(norm: str, channel: str) -> list[Signal]:
     out: list[Signal] = []
     quoted: Optional[list[tuple[int, int]]] = None
@@ -334,9 +391,11 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
             w = p.weight
             if channel == "text":
                 if quoted is None:
-                    quoted = [q.span() for q in _QUOTED.finditer(norm)] if any(c in norm for c in "\"“«`<") else []
-                inside = any(qs <= s and e <= qe + 1 for qs, qe in quoted)
-                if inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None:
+                    quoted = _quotations(norm)
+                inside = any(qs <= s and e <= qe for qs, qe in quoted)
+                if p.name in _NEVER_DAMPEN:
+                    pass
+                elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None:
                     w *= _DAMPEN
             out.append(Signal(p.family, p.name, w, m.group(0)[:80], s, e, channel))
             break  # one match per pattern is enough evidence
@@ -345,7 +404,13 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
 
 def _combine(signals: list[Signal]) -> float:
     by_family: dict[str, list[float]] = {}
-    for s in signals:
+    kept: list[Signal] = []
+    for s in sorted(signals, key=lambda x: -x.weight):
+        # two patterns matching the same words are one piece of evidence, not two
+        if any(k.family == s.family and k.channel == s.channel and k.end > s.start and s.end > k.start and k.end > 0
+               for k in kept):
+            continue
+        kept.append(s)
         by_family.setdefault(s.family, []).append(s.weight)
     p_clean = 1.0
     for ws in by_family.values():
