@@ -23,7 +23,7 @@ import pluggy
 from . import hookspecs
 from .context import Context
 from .errors import PluginError, PolicyError, PolicyViolation
-from .models import VERDICT_RANK, Action, Approval, Decision
+from .models import VERDICT_RANK, Action, Approval, Decision, _build_decision
 from .plugins import BUILTINS
 from .plugins.killswitch import KillSwitch
 from .policy.loader import load_policy_file, policy_from_dict
@@ -106,6 +106,7 @@ class Governor:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.policy: Policy = _coerce_policy(policy)
+        self._policy_hash = self.policy.hash
         self._state: StateBackend = state if state is not None else _state_from_policy(self.policy)
         self.kill_switch = KillSwitch(self._state)
         self.ctx = Context(self, self.policy, self._state, clock)
@@ -328,7 +329,7 @@ class Governor:
             if vote.halt:
                 halt = True
         enforced = self._enforced(action.agent)
-        decision = Decision.model_construct(
+        decision = _build_decision(Decision, dict(
             verdict=verdict,
             reasons=tuple(reasons),
             rule_ids=tuple(dict.fromkeys(rule_ids)),
@@ -340,9 +341,9 @@ class Governor:
             plugins=tuple(voters),
             approval=None,
             decision_id=f"{self._id_prefix}-{next(self._ids)}",
-            policy_hash=self.policy.hash,
+            policy_hash=self._policy_hash,
             evidence=tuple(evidence),
-        )
+        ))
         if verdict == "approve" and enforced:
             decision = self._ask_approver(current, decision)
         return self._observe(action, decision)

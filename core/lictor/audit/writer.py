@@ -255,10 +255,29 @@ def _close_all() -> None:
             log.error("lictor audit: could not flush %s at exit: %s", w.path, exc)
 
 
+# SQLite is not fork-safe while another thread is inside it: a child forked while the writer
+# thread holds one of SQLite's internal mutexes deadlocks on its first SQLite call. So fork()
+# waits until no writer is draining (holding ``_io_lock`` keeps the writer thread out of SQLite).
+_HELD_FOR_FORK: list[threading.Lock] = []
+
+
+def _before_fork() -> None:
+    for w in list(_LIVE):
+        lock = w._io_lock
+        lock.acquire()
+        _HELD_FOR_FORK.append(lock)
+
+
+def _after_fork_in_parent() -> None:
+    while _HELD_FOR_FORK:
+        _HELD_FOR_FORK.pop().release()
+
+
 def _after_fork() -> None:
+    _HELD_FOR_FORK.clear()  # the child's writers get new locks in _after_fork_in_child
     for w in list(_LIVE):
         w._after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork)
