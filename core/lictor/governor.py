@@ -331,6 +331,7 @@ class Governor:
         enforced = self._enforced(action.agent)
         decision = _build_decision(Decision, dict(
             verdict=verdict,
+            phase="output" if output_phase else "action",
             reasons=tuple(reasons),
             rule_ids=tuple(dict.fromkeys(rule_ids)),
             risks=tuple(dict.fromkeys(risks)),

@@ -105,12 +105,14 @@ class Decision(BaseModel):
     original, or the rewritten one when ``verdict == "redact"``; ``output`` is the rewritten
     output of an output check. ``enforced`` is False in monitor mode and for agents outside a
     rollout: the verdict is recorded but must not block. ``halt`` asks the adapter to stop the
-    whole run (kill switch), not just refuse this one action.
+    whole run (kill switch), not just refuse this one action. ``phase`` says whether it judged
+    an action before it ran (``check``) or what it produced (``check_output``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     verdict: Verdict
+    phase: Literal["action", "output"] = "action"
     reasons: Tuple[str, ...] = ()
     rule_ids: Tuple[str, ...] = ()
     risks: Tuple[str, ...] = ()
@@ -219,6 +221,7 @@ def _vote(cls: type, verdict: str, reason: str, rule_id: str, risks: Tuple[str, 
     # validation and fill every field the same way the validator would.
     return _build_decision(cls, dict(
         verdict=verdict,
+        phase="action",
         reasons=(reason,) if reason else (),
         rule_ids=(rule_id,) if rule_id else (),
         risks=tuple(risks),

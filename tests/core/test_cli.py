@@ -111,6 +111,7 @@ def test_audit_verify_and_show_detect_tampering(policy: Path, tmp_path: Path) ->
     r = run("audit", "show", str(db), "--json")
     records = [json.loads(line) for line in r.stdout.splitlines()]
     assert [rec["verdict"] for rec in records] == ["allow", "deny", "redact", "allow"]
+    assert {rec["phase"] for rec in records} == {"action"}
     with sqlite3.connect(db) as con:
         seq, body = con.execute("SELECT seq, body FROM audit_records ORDER BY seq LIMIT 1 OFFSET 1").fetchone()
         edited = body.replace(b'"deny"', b'"allow"') if isinstance(body, bytes) else body.replace('"deny"', '"allow"')

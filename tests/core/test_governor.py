@@ -294,3 +294,19 @@ async def test_acheck_from_many_tasks(make_gov) -> None:
     results = await asyncio.gather(*[gov.acheck(act("bad" if i % 2 else "good", agent=f"a{i}")) for i in range(200)])
     assert [r.verdict for r in results] == ["allow" if i % 2 == 0 else "deny" for i in range(200)]
     assert len({r.decision_id for r in results}) == 200
+
+
+def test_decisions_say_which_phase_they_judged(make_gov) -> None:
+    seen = []
+
+    class Recorder:
+        name = "recorder"
+
+        @lictor.hookimpl
+        def lictor_on_decision(self, decision):
+            seen.append(decision.phase)
+
+    gov = make_gov({}, [Recorder()])
+    assert gov.check(act("x")).phase == "action"
+    assert gov.check_output(act("x"), None).phase == "output"
+    assert seen == ["action", "output"]

@@ -96,6 +96,7 @@ def encode_decision(
         "rid": rid,
         "time": when,
         "action": act,
+        "phase": decision.phase,
         "verdict": decision.verdict,
         "reasons": decision.reasons,
         "rule_ids": decision.rule_ids,
