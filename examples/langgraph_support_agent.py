@@ -177,13 +177,14 @@ def main() -> int:
         records = gov.audit.records()
         for r in records:
             who = f" by {r['approval']['approver']}" if r.get("approval") else ""
-            phase = "output " if r.get("output") is not None else ""
-            print(f"  #{r['seq']:<3} {r['kind']:<12} {r['name']:<14} {phase}{r['verdict']:<7}{who}"
+            phase = "output " if r.get("phase") == "output" else ""
+            a = r["action"]
+            print(f"  #{r['seq']:<3} {a['kind']:<12} {a['name']:<14} {phase}{r['verdict']:<7}{who}"
                   f"  {', '.join(r['rule_ids'])}")
         pending = [r for r in records if r["verdict"] == "approve"]
         answers = [r for r in records if r.get("approval")]
         expect(len(pending) == 3 and len(answers) == 3, "one 'approve' record and one answer per paused call")
-        expect(len({r["call_id"] for r in pending}) == 3, "no decision recorded twice across the resume re-runs")
+        expect(len({r["action"]["call_id"] for r in pending}) == 3, "no decision recorded twice across the resume re-runs")
         report = gov.audit.verify()
         expect(report.ok, f"the hash chain of {len(records)} records verifies")
         gov.close()

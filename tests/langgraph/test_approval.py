@@ -33,7 +33,7 @@ def paused_refund(gov: lictor.Governor, thread: str, mode: str, amount: int = 25
 
 
 def records_for(gov: lictor.Governor, call_id: str) -> list[dict[str, Any]]:
-    return [r for r in gov.audit.records() if r["call_id"] == call_id]
+    return [r for r in gov.audit.records() if r["action"]["call_id"] == call_id]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -59,7 +59,7 @@ def test_resume_approve_runs_the_call_and_records_the_approver_once(audited, mod
     assert RAN == [("issue_refund", {"amount": 250, "iban": "DE89"})]
     assert state["messages"][-1].content == "done"
     recs = records_for(audited, c["id"])
-    assert [r["verdict"] for r in recs if r.get("output") is None] == ["approve", "allow"]
+    assert [r["verdict"] for r in recs if r["phase"] == "action"] == ["approve", "allow"]
     assert recs[0]["approval"] is None
     assert recs[1]["approval"]["approver"] == "alice" and recs[1]["approval"]["approved"] is True
     assert audited.audit.verify().ok
