@@ -328,7 +328,9 @@ class Governor:
             voters.append(name)
             if vote.halt:
                 halt = True
-        enforced = self._enforced(action.agent)
+        # Monitor mode and rollouts never block policy verdicts, but a halt (the kill switch, a
+        # quarantine) is an operator's explicit stop and is enforced in every mode.
+        enforced = halt or self._enforced(action.agent)
         decision = _build_decision(Decision, dict(
             verdict=verdict,
             phase="output" if output_phase else "action",
@@ -338,7 +340,7 @@ class Governor:
             action=current,
             output=current_output,
             enforced=enforced,
-            halt=halt and enforced,
+            halt=halt,
             plugins=tuple(voters),
             approval=None,
             decision_id=f"{self._id_prefix}-{next(self._ids)}",

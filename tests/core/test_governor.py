@@ -310,3 +310,11 @@ def test_decisions_say_which_phase_they_judged(make_gov) -> None:
     assert gov.check(act("x")).phase == "action"
     assert gov.check_output(act("x"), None).phase == "output"
     assert seen == ["action", "output"]
+
+
+def test_kill_switch_stops_even_in_monitor_mode(make_gov) -> None:
+    gov = make_gov({"mode": "monitor", "rules": [{"id": "no", "match": {"name": "x"}, "effect": "deny"}]})
+    assert not gov.check(act("x")).blocked
+    gov.kill_switch.engage("operator stop")
+    d = gov.check(act("y"))
+    assert d.halt and d.enforced and d.blocked
