@@ -8,7 +8,7 @@ without checking again (the hot path never re-validates).
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Optional, Tuple
+from typing import Any, Literal, Optional, Tuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,18 +32,10 @@ ActionKind = Literal[
     "code_exec",
     "model_output",
 ]
-ACTION_KINDS: Tuple[str, ...] = (
-    "tool_call",
-    "model_call",
-    "message",
-    "handoff",
-    "memory_write",
-    "code_exec",
-    "model_output",
-)
+ACTION_KINDS: Tuple[str, ...] = get_args(ActionKind)
 
 Verdict = Literal["allow", "redact", "approve", "deny"]
-VERDICTS: Tuple[str, ...] = ("allow", "redact", "approve", "deny")
+VERDICTS: Tuple[str, ...] = get_args(Verdict)
 
 #: How strongly a verdict wins when plugins disagree: deny > approve > redact > allow.
 VERDICT_RANK = {"allow": 0, "redact": 1, "approve": 2, "deny": 3}
