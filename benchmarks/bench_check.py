@@ -1,12 +1,14 @@
 """Decision latency of ``Governor.check`` on a 100-rule policy, with the audit trail off and on.
 
-    python benchmarks/bench_check.py [--checks 100000] [--rules 100]
+    python benchmarks/bench_check.py [--checks 100000] [--rules 100] [--protections]
 
 The policy has rules on 50 tools: plain denies, CEL conditions on arguments and roles,
 redactions, approvals and rate limits. The checks are a fixed, seeded mix of actions on those
 tools and on tools no rule names. Actions are built before timing (adapters build them from the
 framework's event either way); each check is timed alone with ``perf_counter_ns``.
 Targets (DESIGN.md §5): p50 <= 20 µs and p99 <= 100 µs with the audit on.
+``--protections`` turns every built-in protection on (``protections_config``) for every policy
+measured, and gives the actions the tool definitions and roles adapters attach.
 """
 
 from __future__ import annotations
@@ -66,6 +68,55 @@ def build_actions(n: int, seed: int = 7) -> list[lictor.Action]:
     return out
 
 
+def protections_config(tmp: str) -> dict[str, Any]:
+    """Every built-in protection on, configured for the benchmark's agents and tools.
+
+    Sections of protections this file does not know get ``{}`` (their defaults)."""
+    import os
+
+    from lictor.protections import PROTECTIONS
+
+    os.environ.setdefault("LICTOR_BENCH_MESSAGE_KEY", "bench-key-0123456789abcdef")
+    baseline_path = str(Path(tmp) / "baseline.json")
+    known: dict[str, Any] = {
+        "tool_access": {"agents": {"support-*": {"allow": ["tool_*", "unlisted_*"], "deny": ["tool_49"]},
+                                   "bot-*": {"allow": ["tool_*", "unlisted_*"]}},
+                        "roles": {"treasurer": {"allow": ["*"]}},
+                        "args": {"tool_*": {"properties": {"amount": {"type": "number", "minimum": 0, "maximum": 100_000},
+                                                           "target": {"type": "string", "maxLength": 64}}}}},
+        "egress": {"allow_domains": ["*.example.com"]},
+        "budgets": {"spend": [{"tools": ["tool_1*"], "amount_arg": "amount", "per_session": 10_000_000}],
+                    "calls": {"per_session": 10_000_000}, "tokens": {"per_session": 10_000_000}},
+        "delegation": {},
+        "tool_pinning": {},
+        "code_exec": {},
+        "message_signing": {"key_env": "LICTOR_BENCH_MESSAGE_KEY"},
+        "loops": {"max_repeats": 50},
+        "circuit_breaker": {"failures": 5},
+        "baseline": {"path": baseline_path, "thresholds": {"deny": 0.95}, "unknown_agent": "allow"},
+    }
+    return {name: known.get(name, {}) for name in PROTECTIONS}
+
+
+def learn_baseline(protections: dict[str, Any], actions: list[lictor.Action]) -> None:
+    """Run the actions once with the baseline learning, so the measured run scores them."""
+    learn = {"baseline": dict(protections["baseline"], learn=True)}
+    with lictor.Governor({"protections": learn}, load_entrypoints=False) as gov:
+        for a in actions[:20_000]:
+            gov.check(a)
+
+
+def with_tool_specs(actions: list[lictor.Action]) -> list[lictor.Action]:
+    """The actions as an adapter sends them: with the tool's definition (for tool_pinning)."""
+    specs: dict[str, dict[str, Any]] = {}
+    out = []
+    for a in actions:
+        spec = specs.setdefault(a.name, {"description": f"Does {a.name} for a customer order.",
+                                         "schema": {"type": "object", "properties": {"amount": {"type": "number"}}}})
+        out.append(a.model_copy(update={"metadata": {"framework": "bench", "tool": spec}}))
+    return out
+
+
 def measure(gov: lictor.Governor, actions: list[lictor.Action]) -> tuple[list[float], dict[str, int], float]:
     for a in actions[:2000]:  # warm caches
         gov.check(a)
@@ -107,9 +158,26 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checks", type=int, default=100_000)
     ap.add_argument("--rules", type=int, default=100)
+    ap.add_argument("--protections", action="store_true", help="turn every built-in protection on")
     args = ap.parse_args()
     actions = build_actions(args.checks)
     print(f"{args.rules}-rule policy, {args.checks:,} checks of mixed actions (lictor {lictor.__version__})")
+    prot_tmp = tempfile.TemporaryDirectory()
+    protections: dict[str, Any] = {}
+    if args.protections:
+        protections = protections_config(prot_tmp.name)
+        actions = with_tool_specs(actions)
+        learn_baseline(protections, actions)
+        print(f"protections on: {', '.join(protections)}")
+    global build_policy
+    plain_policy = build_policy
+
+    def build_policy(n_rules: int, audit_path: str | None) -> dict[str, Any]:  # noqa: F811
+        pol = plain_policy(n_rules, audit_path)
+        if protections:
+            pol["protections"] = protections
+        return pol
+
     with lictor.Governor(build_policy(args.rules, None), load_entrypoints=False) as gov:
         report("audit off", *measure(gov, actions))
     print("\nrule indexing:")

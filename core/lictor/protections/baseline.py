@@ -2,7 +2,7 @@
 
 While learning (the policy's ``mode: monitor``, or ``learn: true``) every action an agent takes
 is added to its profile: which kinds of action and which tools it uses, the names, JSON types
-and usual lengths of each tool's arguments, and its busiest minute. Profiles are saved as JSON
+and usual lengths of each tool's arguments, and its busiest calendar minute. Profiles are saved as JSON
 (``path``) on ``Governor.close()`` and every ``save_every`` learned actions, and loaded when a
 Governor starts.
 
@@ -46,6 +46,9 @@ _RATE_WINDOW = 60.0
 
 
 def _json_type(v: Any) -> str:
+    t = _TYPE_OF.get(type(v))
+    if t is not None:
+        return t
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -66,22 +69,27 @@ def _size(v: Any) -> int:
 
 
 class _Rates:
-    """Actions per agent in the last minute (in memory)."""
+    """Actions per agent in the current calendar minute (in memory, two numbers per agent)."""
 
     def __init__(self) -> None:
-        self._q: dict[str, deque[float]] = {}
+        self._b: dict[str, list[int]] = {}
 
     def count(self, agent: str, now: float, record: bool) -> int:
-        q = self._q.get(agent)
-        if q is None:
-            if len(self._q) > 65_536:
-                self._q.clear()
-            q = self._q[agent] = deque(maxlen=100_000)
-        while q and q[0] <= now - _RATE_WINDOW:
-            q.popleft()
+        minute = int(now // _RATE_WINDOW)
+        b = self._b.get(agent)
+        if b is None:
+            if len(self._b) > 65_536:
+                self._b.clear()
+            b = self._b[agent] = [minute, 0]
+        elif b[0] != minute:
+            b[0], b[1] = minute, 0
         if record:
-            q.append(now)
-        return len(q)
+            b[1] += 1
+        return b[1]
+
+
+_TYPE_OF = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null",
+            list: "array", tuple: "array", dict: "object"}
 
 
 class BaselinePlugin:
@@ -106,7 +114,8 @@ class BaselinePlugin:
         self._min_rate = 10
         self._quarantine: Optional[tuple[int, float, bool]] = None
         self._rates = _Rates()
-        self._lock = threading.Lock()
+        self._fast: dict[tuple[str, str, str], Any] = {}
+        self._lock = threading.RLock()  # save() runs inside _learn()
         self._gov: Any = None
         self._state: Any = None
 
@@ -169,6 +178,8 @@ class BaselinePlugin:
                 except (OSError, ValueError) as exc:
                     sec.error("path", f"cannot read baseline {str(p)!r}: {exc}")
         sec.raise_problems()
+        self._fast = {}
+        self._rates = _Rates()
         self._gov = ctx.governor
         self._state = ctx.state
 
@@ -223,43 +234,63 @@ class BaselinePlugin:
             raise
 
     # -- scoring ----------------------------------------------------------------------------
+    def _compiled(self, agent: str, kind: str, name: str) -> Any:
+        """(profile, kinds, tool args {name: (types, max_len)} or None) for scoring, cached."""
+        key = (agent, kind, name)
+        c = self._fast.get(key)
+        if c is None:
+            prof = self.model["agents"].get(agent)
+            if prof is None:
+                c = (None, None, None)
+            else:
+                t = prof["tools"].get(f"{kind}:{name}") if name else None
+                args = None if t is None else {
+                    k: (frozenset(pt for pt, jt in _TYPE_OF.items() if jt in a["types"]), max(64, 4 * a["max_len"]),
+                        frozenset(a["types"]), a["max_len"])
+                    for k, a in t["args"].items()}
+                c = (prof, frozenset(prof["kinds"]), args)
+            if len(self._fast) > 65_536:
+                self._fast.clear()
+            self._fast[key] = c
+        return c
+
     def score(self, action: Action, now: float) -> tuple[float, list[str]]:
         """The departure score of ``action`` from its agent's profile, with the evidence."""
-        prof = self.model["agents"].get(action.agent)
+        prof, kinds, known = self._compiled(action.agent, action.kind, action.name)
         if prof is None:
             return -1.0, [f"no baseline for agent '{action.agent}'"]
         w = self._weights
         score = 0.0
         evidence: list[str] = []
-        if action.kind not in prof["kinds"]:
+        if action.kind not in kinds:
             score += w["unknown_kind"]
             evidence.append(f"first {action.kind} of this agent (+{w['unknown_kind']:g})")
         if action.name:
-            t = prof["tools"].get(f"{action.kind}:{action.name}")
-            if t is None:
+            if known is None:
                 score += w["unknown_tool"]
                 evidence.append(f"unknown {action.kind} '{action.name}' (+{w['unknown_tool']:g})")
             else:
-                known = t["args"]
                 for k, v in action.args.items():
                     a = known.get(k)
                     if a is None:
                         score += w["new_arg"]
                         evidence.append(f"new argument '{k}' (+{w['new_arg']:g})")
                         continue
-                    jt = _json_type(v)
-                    if jt not in a["types"]:
-                        score += w["arg_type"]
-                        evidence.append(f"argument '{k}' is {jt}, was {'/'.join(a['types'])} (+{w['arg_type']:g})")
-                    size = _size(v)
-                    if size > 64 and size > 4 * a["max_len"]:
+                    tv = type(v)
+                    if tv not in a[0]:
+                        jt = _json_type(v)
+                        if jt not in a[2]:
+                            score += w["arg_type"]
+                            evidence.append(f"argument '{k}' is {jt}, was {'/'.join(sorted(a[2]))} (+{w['arg_type']:g})")
+                    if (tv is str or tv is list or tv is dict or tv is tuple) and len(v) > a[1]:
                         score += w["arg_length"]
-                        evidence.append(f"argument '{k}' has size {size}, was at most {a['max_len']} (+{w['arg_length']:g})")
+                        evidence.append(f"argument '{k}' has size {len(v)}, was at most {a[3]} (+{w['arg_length']:g})")
         rate = self._rates.count(action.agent, now, True)
-        limit = max(self._min_rate, prof["max_rate"] * self._rate_factor)
-        if rate > limit:
-            score += w["rate"]
-            evidence.append(f"{rate} actions in the last minute, baseline at most {prof['max_rate']} (+{w['rate']:g})")
+        if rate > self._min_rate:
+            limit = max(self._min_rate, prof["max_rate"] * self._rate_factor)
+            if rate > limit:
+                score += w["rate"]
+                evidence.append(f"{rate} actions this minute, baseline at most {prof['max_rate']} (+{w['rate']:g})")
         return min(score, 1.0), evidence
 
     @hookimpl

@@ -347,7 +347,15 @@ class EgressPlugin:
         if not args:
             return None
         budget = [_MAX_ITEMS]
+        keys = self._keys
         for k, v in args.items():
+            tv = type(v)
+            if tv is str:
+                # fast path: a plain string that is neither a URL nor under a host-like name
+                if "//" not in v and "\\\\" not in v and (k if k.islower() else k.lower()) not in keys:
+                    continue
+            elif tv is not dict and tv is not list and tv is not tuple:
+                continue
             for t in self._targets(v, str(k).lower(), 0, budget):
                 why = self.refusal(t)
                 if why is not None:

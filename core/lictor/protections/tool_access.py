@@ -116,6 +116,44 @@ def _type_ok(t: str, v: Any) -> bool:
     return isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v))  # number
 
 
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,),
+    "null": (type(None),), "array": (list, tuple), "object": (dict,),
+}
+
+
+def _bound(key: str, b: float, word: str, label: str) -> Validator:
+    """One numeric bound as a specialised closure (non-numbers are the type check's business)."""
+    def msg(v: Any) -> str:
+        return f"{label} must be {word} {b:g}, got {v!r}"
+
+    if key == "minimum":
+        def check(v: Any) -> Optional[str]:
+            t = type(v)
+            if (t is int or t is float) and not v >= b:  # NaN fails every bound
+                return msg(v)
+            return None
+    elif key == "maximum":
+        def check(v: Any) -> Optional[str]:
+            t = type(v)
+            if (t is int or t is float) and not v <= b:
+                return msg(v)
+            return None
+    elif key == "exclusiveMinimum":
+        def check(v: Any) -> Optional[str]:
+            t = type(v)
+            if (t is int or t is float) and not v > b:
+                return msg(v)
+            return None
+    else:
+        def check(v: Any) -> Optional[str]:
+            t = type(v)
+            if (t is int or t is float) and not v < b:
+                return msg(v)
+            return None
+    return check
+
+
 def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -137,28 +175,21 @@ def compile_schema(sec: Section, where: str = "") -> Validator:
             sec.error("type", f"{raw!r} is not a type ({', '.join(_TYPES)}, or a list of them)")
         else:
             tt = tuple(types)
+            fast = frozenset(pt for t in tt for pt in _PY_TYPES[t])
 
-            def check_type(v: Any, _tt: tuple = tt) -> Optional[str]:
+            def check_type(v: Any, _tt: tuple = tt, _fast: frozenset = fast) -> Optional[str]:
+                if type(v) in _fast and not (type(v) is float and v != v):
+                    return None
                 if any(_type_ok(t, v) for t in _tt):
                     return None
                 return f"{label} must be of type {' or '.join(_tt)}, got {type(v).__name__}"
 
             checks.append(check_type)
 
-    for key, op, word in (("minimum", "lt", "at least"), ("maximum", "gt", "at most"),
-                          ("exclusiveMinimum", "le", "more than"), ("exclusiveMaximum", "ge", "less than")):
+    for key, word in (("minimum", "at least"), ("maximum", "at most"),
+                      ("exclusiveMinimum", "more than"), ("exclusiveMaximum", "less than")):
         if sec.has(key):
-            bound = sec.number(key)
-
-            def check_bound(v: Any, _b: float = bound, _op: str = op, _w: str = word) -> Optional[str]:
-                if not _is_num(v):
-                    return None
-                bad = (v < _b if _op == "lt" else v > _b if _op == "gt" else v <= _b if _op == "le" else v >= _b)
-                if bad or (isinstance(v, float) and math.isnan(v)):
-                    return f"{label} must be {_w} {_b:g}, got {v!r}"
-                return None
-
-            checks.append(check_bound)
+            checks.append(_bound(key, sec.number(key), word, label))
 
     for key, is_min, kind in (("minLength", True, "str"), ("maxLength", False, "str"),
                               ("minItems", True, "list"), ("maxItems", False, "list")):
