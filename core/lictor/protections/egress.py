@@ -124,7 +124,7 @@ def _normalise_host(host: str) -> Optional[str]:
     return host.rstrip(".")
 
 
-def parse_target(value: str, *, bare_host: bool = False) -> Optional[Target]:
+def parse_target(value: str, *, bare_host: bool = False, whatwg: bool = True) -> Optional[Target]:
     """Parse a URL (or, with ``bare_host``, a ``host[:port][/path]``) into a :class:`Target`.
 
     Returns None when nothing host-like is there; a Target with ``host=None``-like empty host
@@ -144,8 +144,10 @@ def parse_target(value: str, *, bare_host: bool = False) -> Optional[Target]:
         scheme, rest = "", s
     else:
         return None
-    # WHATWG: for web schemes a backslash ends the authority like a slash does.
-    rest = rest.replace("\\", "/")
+    # WHATWG (browsers): for web schemes a backslash ends the authority like a slash does;
+    # urllib-style clients keep it in the authority. Callers judge both readings.
+    if whatwg:
+        rest = rest.replace("\\", "/")
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     hostport = authority.rsplit("@", 1)[-1]
     if not hostport.startswith("[") and hostport.count(":") > 1:
@@ -320,10 +322,15 @@ class EgressPlugin:
             if "//" in value or "\\\\" in value:
                 found = False
                 for m in _URL.finditer(value):
-                    t = parse_target(m.group(0))
+                    u = m.group(0)
+                    t = parse_target(u)
                     if t is not None:
                         found = True
                         yield t
+                    if "\\" in u:  # clients disagree about backslashes: judge the other reading too
+                        t = parse_target(u, whatwg=False)
+                        if t is not None:
+                            yield t
                 if found or not hosty:
                     return
             if hosty:
