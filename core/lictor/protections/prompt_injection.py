@@ -149,7 +149,7 @@ class PromptInjectionProtection:
                 reason = (f"session is tainted by suspected prompt injection (score {rec['score']:.2f}: {rec['why']}); "
                           f"{action.kind} '{action.name}' needs {'a human' if self.taint_effect == 'approve' else 'a clean session'}")
                 vote = _vote(self.taint_effect, reason, "prompt_injection.tainted_session", ())
-        if (action.content or action.args) and self._wants_action_text(action):
+        if (action.content or (action.args and action.kind != "tool_call")) and self._wants_action_text(action):
             texts = [action.content] if action.content else []
             if action.kind != "tool_call":
                 texts.extend(iter_strings(action.args))
