@@ -212,7 +212,14 @@ class Governor:
     def _rebuild_calls(self) -> None:
         def calls(hook: str, order: Sequence[str]) -> tuple[tuple[str, Callable[..., Any]], ...]:
             impls = getattr(self.pm.hook, hook).get_hookimpls()
-            return tuple((i.plugin_name, _caller(i, order)) for i in reversed(impls))
+            # A plugin that says, after configuration, that it has nothing to do (``active =
+            # False``: a protection without a policy section, an audit trail with no sink) is
+            # left out of the hot path instead of being called to return None every time.
+            return tuple(
+                (i.plugin_name, _caller(i, order))
+                for i in reversed(impls)
+                if getattr(i.plugin, "active", True) is not False
+            )
 
         self._action_calls = calls("lictor_check_action", ("action", "ctx"))
         self._output_calls = calls("lictor_check_output", ("action", "output", "ctx"))

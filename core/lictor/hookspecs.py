@@ -51,6 +51,10 @@ def lictor_configure(policy: "Policy", ctx: "Context") -> None:
     Raise ``lictor.PolicyError`` (or ``ValueError``) naming the field when the section is
     invalid; the Governor is then not built (a policy is never half applied). The return value
     is ignored.
+
+    A plugin that has nothing to do under this policy (e.g. its section is absent) may set an
+    attribute ``active = False`` here: the Governor then leaves it out of the check and observer
+    calls entirely, so an unused built-in costs nothing per check.
     """
 
 

@@ -126,18 +126,27 @@ class Decision(BaseModel):
 
     @classmethod
     def deny(
-        cls, reason: str, *, rule_id: str = "", risks: Tuple[str, ...] = (), halt: bool = False
+        cls,
+        reason: str,
+        *,
+        rule_id: str = "",
+        risks: Tuple[str, ...] = (),
+        halt: bool = False,
+        evidence: Tuple[str, ...] = (),
     ) -> "Decision":
-        """Refuse the action; ``halt=True`` also asks the adapter to stop the run."""
-        d = _vote(cls, "deny", reason, rule_id, risks)
+        """Refuse the action; ``halt=True`` also asks the adapter to stop the run.
+        ``evidence`` holds what the detector saw (matched spans, secrets masked)."""
+        d = _vote(cls, "deny", reason, rule_id, risks, evidence)
         if halt:
             object.__setattr__(d, "halt", True)
         return d
 
     @classmethod
-    def approve(cls, reason: str, *, rule_id: str = "", risks: Tuple[str, ...] = ()) -> "Decision":
+    def approve(
+        cls, reason: str, *, rule_id: str = "", risks: Tuple[str, ...] = (), evidence: Tuple[str, ...] = ()
+    ) -> "Decision":
         """The action needs a human (or approving system) first."""
-        return _vote(cls, "approve", reason, rule_id, risks)
+        return _vote(cls, "approve", reason, rule_id, risks, evidence)
 
     @classmethod
     def redact(
@@ -148,9 +157,10 @@ class Decision(BaseModel):
         output: Any = None,
         rule_id: str = "",
         risks: Tuple[str, ...] = (),
+        evidence: Tuple[str, ...] = (),
     ) -> "Decision":
         """Run a rewritten action (``action=``) or hand back a rewritten output (``output=``)."""
-        d = _vote(cls, "redact", reason, rule_id, risks)
+        d = _vote(cls, "redact", reason, rule_id, risks, evidence)
         object.__setattr__(d, "action", action)
         object.__setattr__(d, "output", output)
         return d
@@ -208,7 +218,9 @@ def _build_decision(cls: type, fields: dict) -> Decision:
     return obj
 
 
-def _vote(cls: type, verdict: str, reason: str, rule_id: str, risks: Tuple[str, ...]) -> Decision:
+def _vote(
+    cls: type, verdict: str, reason: str, rule_id: str, risks: Tuple[str, ...], evidence: Tuple[str, ...] = ()
+) -> Decision:
     # Votes are made on the hot path by trusted code with fixed field types, so they skip
     # validation and fill every field the same way the validator would.
     return _build_decision(cls, dict(
@@ -225,5 +237,5 @@ def _vote(cls: type, verdict: str, reason: str, rule_id: str, risks: Tuple[str, 
         approval=None,
         decision_id="",
         policy_hash="",
-        evidence=(),
+        evidence=tuple(evidence),
     ))
