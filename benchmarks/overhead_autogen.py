@@ -99,8 +99,19 @@ def _governor() -> lictor.Governor:
     return _gov[0]
 
 
+#: Seconds each scripted model call waits, like a real model would (set by bench_overhead.py).
+MODEL_LATENCY = 0.0
+
+
+class _Slow(ReplayChatCompletionClient):
+    async def create(self, *args: Any, **kwargs: Any) -> Any:
+        if MODEL_LATENCY:
+            await asyncio.sleep(MODEL_LATENCY)
+        return await super().create(*args, **kwargs)
+
+
 def _team(governed: bool) -> RoundRobinGroupChat:
-    agent = AssistantAgent("support_7", model_client=ReplayChatCompletionClient(_script(), model_info=_INFO),  # type: ignore[arg-type]
+    agent = AssistantAgent("support_7", model_client=_Slow(_script(), model_info=_INFO),  # type: ignore[arg-type]
                            tools=_TOOLS, max_tool_iterations=4)
     team = RoundRobinGroupChat([agent], termination_condition=MaxMessageTermination(2))
     return govern(team, _governor()) if governed else team

@@ -45,6 +45,10 @@ _SCRIPT = [
 ]
 
 
+#: Seconds each scripted model call waits, like a real model would (set by bench_overhead.py).
+MODEL_LATENCY = 0.0
+
+
 class _Scripted(BaseLLM):
     _i: int = PrivateAttr(default=0)
 
@@ -52,6 +56,8 @@ class _Scripted(BaseLLM):
              from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> str:
         reply = _SCRIPT[min(self._i, len(_SCRIPT) - 1)]
         self._i += 1
+        if MODEL_LATENCY:
+            time.sleep(MODEL_LATENCY)
         return reply
 
 

@@ -26,9 +26,18 @@ import lictor
 from lictor_langgraph import LictorMiddleware
 
 
+#: Seconds each scripted model call waits, like a real model would (set by bench_overhead.py).
+MODEL_LATENCY = 0.0
+
+
 class _Scripted(FakeMessagesListChatModel):
     def bind_tools(self, tools: Any, **kwargs: Any) -> "_Scripted":
         return self
+
+    def _generate(self, *args: Any, **kwargs: Any) -> Any:
+        if MODEL_LATENCY:
+            time.sleep(MODEL_LATENCY)
+        return super()._generate(*args, **kwargs)
 
 
 @tool
