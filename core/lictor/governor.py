@@ -107,6 +107,7 @@ class Governor:
     ) -> None:
         self.policy: Policy = _coerce_policy(policy)
         self._policy_hash = self.policy.hash
+        self._always_enforced = self.policy.mode == "enforce" and self.policy.rollout is None
         self._state: StateBackend = state if state is not None else _state_from_policy(self.policy)
         self.kill_switch = KillSwitch(self._state)
         self.ctx = Context(self, self.policy, self._state, clock)
@@ -293,19 +294,9 @@ class Governor:
         ctx = self.ctx
         current = action
         current_output = output
-        rank = 0
-        verdict = "allow"
-        reasons: list[str] = []
-        rule_ids: list[str] = []
-        risks: list[str] = []
-        voters: list[str] = []
-        evidence: list[str] = []
-        halt = False
-        if output_phase:
-            calls = self._output_calls
-        else:
-            calls = self._action_calls
-        for name, call in calls:
+        notes: Optional[list[str]] = None  # fail_open notes
+        votes: Optional[list[tuple[str, Decision]]] = None  # only votes that are not "allow"
+        for name, call in (self._output_calls if output_phase else self._action_calls):
             try:
                 vote = call(current, current_output, ctx) if output_phase else call(current, ctx)
                 if vote is None:
@@ -314,46 +305,49 @@ class Governor:
                     raise TypeError(f"returned {type(vote).__name__}, expected lictor.Decision or None")
             except Exception as exc:
                 if name in self._fail_open:
-                    reasons.append(f"plugin '{name}' failed ({type(exc).__name__}: {exc}); ignored (fail_open)")
+                    notes = (notes or []) + [f"plugin '{name}' failed ({type(exc).__name__}: {exc}); ignored (fail_open)"]
                     continue
                 vote = Decision.deny(f"plugin '{name}' failed ({type(exc).__name__}: {exc}); denied (fail closed)")
-            v = vote.verdict
+            # A rewrite feeds every later plugin, whatever the vote's verdict.
             if output_phase:
                 if vote.output is not None:
                     current_output = vote.output
             elif vote.action is not None:
                 current = vote.action
-            if v == "allow":
-                continue
-            r = VERDICT_RANK[v]
-            if r > rank:
-                rank, verdict = r, v
-            reasons.extend(vote.reasons)
-            rule_ids.extend(vote.rule_ids)
-            risks.extend(vote.risks)
-            evidence.extend(vote.evidence)
-            voters.append(name)
-            if vote.halt:
-                halt = True
+            if vote.verdict != "allow":
+                if votes is None:
+                    votes = []
+                votes.append((name, vote))
+        if votes is None:
+            verdict, halt = "allow", False
+            reasons: tuple[str, ...] = tuple(notes) if notes else ()
+            rule_ids = risks = voters = evidence = ()
+        else:
+            verdict, halt = _combine(votes)
+            reasons = tuple(r for _, v in votes for r in v.reasons) + (tuple(notes) if notes else ())
+            rule_ids = tuple(dict.fromkeys(r for _, v in votes for r in v.rule_ids))
+            risks = tuple(dict.fromkeys(r for _, v in votes for r in v.risks))
+            voters = tuple(n for n, _ in votes)
+            evidence = tuple(e for _, v in votes for e in v.evidence)
         # Monitor mode and rollouts never block policy verdicts, but a halt (the kill switch, a
         # quarantine) is an operator's explicit stop and is enforced in every mode.
-        enforced = halt or self._enforced(action.agent)
-        decision = _build_decision(Decision, dict(
-            verdict=verdict,
-            phase="output" if output_phase else "action",
-            reasons=tuple(reasons),
-            rule_ids=tuple(dict.fromkeys(rule_ids)),
-            risks=tuple(dict.fromkeys(risks)),
-            action=current,
-            output=current_output,
-            enforced=enforced,
-            halt=halt,
-            plugins=tuple(voters),
-            approval=None,
-            decision_id=f"{self._id_prefix}-{next(self._ids)}",
-            policy_hash=self._policy_hash,
-            evidence=tuple(evidence),
-        ))
+        enforced = halt or self._always_enforced or self._enforced(action.agent)
+        decision = _build_decision(Decision, {
+            "verdict": verdict,
+            "phase": "output" if output_phase else "action",
+            "reasons": reasons,
+            "rule_ids": rule_ids,
+            "risks": risks,
+            "action": current,
+            "output": current_output,
+            "enforced": enforced,
+            "halt": halt,
+            "plugins": voters,
+            "approval": None,
+            "decision_id": f"{self._id_prefix}-{next(self._ids)}",
+            "policy_hash": self._policy_hash,
+            "evidence": evidence,
+        })
         if verdict == "approve" and enforced:
             decision = self._ask_approver(current, decision)
         return self._observe(action, decision)
@@ -459,7 +453,7 @@ class Governor:
             name = self.pm.get_name(plugin) or "?"
             hooks = [h.name for h in (self.pm.get_hookcallers(plugin) or [])]
             out.append(PluginInfo(name, self._sources.get(name, "code"), sorted(hooks), plugin))
-        order = [n for n, _ in self._action_calls]
+        order = [n for n, _ in getattr(self, "_action_calls", ())]  # also during lictor_configure
         out.sort(key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
         return out
 
@@ -487,6 +481,17 @@ class Governor:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _combine(votes: list[tuple[str, Decision]]) -> tuple[str, bool]:
+    """The strongest verdict among the votes (deny > approve > redact), and whether any halts."""
+    rank, verdict, halt = -1, "allow", False
+    for _, vote in votes:
+        r = VERDICT_RANK[vote.verdict]
+        if r > rank:
+            rank, verdict = r, vote.verdict
+        halt = halt or vote.halt
+    return verdict, halt
 
 
 def _apply_approval(decision: Decision, approval: Approval, resolves: bool = False) -> Decision:

@@ -149,3 +149,12 @@ def test_explain_reports_every_rule(make_gov) -> None:
     assert "kind 'tool_call' is not one of ['message']" in traces["kind"].why and not traces["kind"].matched
     assert "condition is false" in traces["cond"].why
     assert traces["hit"].matched and traces["hit"].vote == "deny"
+
+
+def test_macro_variables_are_not_unknown_variables(make_gov) -> None:
+    gov = make_gov({"rules": [{"id": "inside", "match": {"name": "mail"},
+                               "when": "!args.to.all(t, t.endsWith('@example.com'))", "effect": "deny"}]})
+    assert gov.check(act("mail", args={"to": ["a@example.com", "b@example.com"]})).verdict == "allow"
+    assert gov.check(act("mail", args={"to": ["a@example.com", "b@evil.test"]})).verdict == "deny"
+    with pytest.raises(lictor.PolicyError, match="unknown variable 'u'"):
+        make_gov({"rules": [{"id": "bad", "when": "args.to.all(t, u.endsWith('x'))", "effect": "deny"}]})

@@ -42,6 +42,8 @@ _KNOWN_FUNCTIONS = frozenset(
     getDayOfWeek getDayOfMonth getDayOfYear getDate getMonth getFullYear""".split()
 )
 
+# Macros bind their own variables: `args.to.all(t, t.endsWith('@example.com'))`.
+_MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
 _ARGS_FIELD = re.compile(r"\bargs\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _ARGS_ANY = re.compile(r"\bargs\b")
 
@@ -153,7 +155,8 @@ def compile_condition(source: str, *, allow_output: bool = False) -> Condition:
         if m:
             msg = f"CEL syntax error at line {m.group(1)}, column {m.group(2)} of {source!r}: {m.group(3)}"
         raise ValueError(msg) from None
-    variables = [str(v) for v in program.variables()]
+    bound = set(_MACRO_VARIABLE.findall(source))
+    variables = [str(v) for v in program.variables() if str(v) not in bound]
     allowed = set(VARIABLES) - (set() if allow_output else {"output"})
     unknown = [v for v in variables if v not in allowed]
     if unknown:
