@@ -26,7 +26,7 @@ import lictor
 from lictor.audit import verify_file
 
 
-def build_policy(n_rules: int, audit_path: str | None) -> dict[str, Any]:
+def build_policy(n_rules: int, audit_path: str | None, protections: dict[str, Any] | None = None) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     for i in range(n_rules):
         tool = f"tool_{i % 50}"
@@ -49,6 +49,8 @@ def build_policy(n_rules: int, audit_path: str | None) -> dict[str, Any]:
     policy: dict[str, Any] = {"agents": {"treasurer-*": {"roles": ["treasurer"]}}, "rules": rules}
     if audit_path:
         policy["audit"] = {"sink": "sqlite", "path": audit_path}
+    if protections:
+        policy["protections"] = protections
     return policy
 
 
@@ -169,16 +171,7 @@ def main() -> int:
         actions = with_tool_specs(actions)
         learn_baseline(protections, actions)
         print(f"protections on: {', '.join(protections)}")
-    global build_policy
-    plain_policy = build_policy
-
-    def build_policy(n_rules: int, audit_path: str | None) -> dict[str, Any]:  # noqa: F811
-        pol = plain_policy(n_rules, audit_path)
-        if protections:
-            pol["protections"] = protections
-        return pol
-
-    with lictor.Governor(build_policy(args.rules, None), load_entrypoints=False) as gov:
+    with lictor.Governor(build_policy(args.rules, None, protections), load_entrypoints=False) as gov:
         report("audit off", *measure(gov, actions))
     print("\nrule indexing:")
     scaling(min(args.checks, 50_000))
@@ -186,7 +179,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for durability in ("journal", "batch"):
             path = str(Path(tmp) / f"audit-{durability}.db")
-            pol = build_policy(args.rules, path)
+            pol = build_policy(args.rules, path, protections)
             pol["audit"]["durability"] = durability
             gov = lictor.Governor(pol, load_entrypoints=False)
             lat, verdicts, wall = measure(gov, actions)
