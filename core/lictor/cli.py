@@ -86,7 +86,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     gov = Governor.from_file(args.policy)
     try:
         p = gov.policy
-        kinds = {}
+        kinds: dict[str, int] = {}
         for r in p.rules:
             kinds[r.phase] = kinds.get(r.phase, 0) + 1
         _out(f"{args.policy}: valid (policy {p.hash[:12]})")

@@ -138,9 +138,8 @@ class Governor:
                 name = pm.get_name(plugin) or "?"
                 self._sources[name] = f"entry point ({dist.project_name} {dist.version})"
         for plugin in plugins:
-            name = getattr(plugin, "name", None)
-            if not isinstance(name, str) or not name:
-                name = getattr(plugin, "__name__", None) or type(plugin).__name__
+            given = getattr(plugin, "name", None)
+            name = given if isinstance(given, str) and given else (getattr(plugin, "__name__", None) or type(plugin).__name__)
             if name in disabled:
                 continue
             self._register(plugin, name, "code")
@@ -321,7 +320,10 @@ class Governor:
         if votes is None:
             verdict, halt = "allow", False
             reasons: tuple[str, ...] = tuple(notes) if notes else ()
-            rule_ids = risks = voters = evidence = ()
+            rule_ids: tuple[str, ...] = ()
+            risks: tuple[str, ...] = ()
+            voters: tuple[str, ...] = ()
+            evidence: tuple[str, ...] = ()
         else:
             verdict, halt = _combine(votes)
             reasons = tuple(r for _, v in votes for r in v.reasons) + (tuple(notes) if notes else ())

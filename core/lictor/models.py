@@ -210,7 +210,7 @@ def _build_decision(cls: type, fields: dict) -> Decision:
     same thing (fill ``__dict__`` and the bookkeeping attributes) in ~0.7 µs. Only Lictor's own
     hot path uses it, always with every field given and of the right type.
     """
-    obj = _new(cls)
+    obj: Decision = _new(cls)
     _set(obj, "__dict__", fields)
     _set(obj, "__pydantic_fields_set__", _DECISION_FIELDS)
     _set(obj, "__pydantic_extra__", None)

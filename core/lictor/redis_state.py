@@ -31,6 +31,10 @@ return 1
 """
 
 
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
 class RedisState:
     """A :class:`~lictor.state.StateBackend` on a Redis server (``pip install 'lictor[redis]'``)."""
 
@@ -63,7 +67,7 @@ class RedisState:
     # -- flags ---------------------------------------------------------------------------------
     def _refresh_flags(self) -> None:
         raw = self._redis.hgetall(self._flags_key)
-        self._flags = {k.decode(): v.decode() for k, v in raw.items()}
+        self._flags = {_text(k): _text(v) for k, v in raw.items()}
         self._flags_at = time.monotonic()
 
     def _fresh(self) -> dict[str, str]:

@@ -129,7 +129,7 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def _describe(err: dict[str, Any], path: tuple[Any, ...]) -> str:
+def _describe(err: Any, path: tuple[Any, ...]) -> str:
     kind = err.get("type", "")
     value = err.get("input")
     if kind == "extra_forbidden":
@@ -143,8 +143,8 @@ def _describe(err: dict[str, Any], path: tuple[Any, ...]) -> str:
         allowed = f"; expected one of {', '.join(expected)}" if expected else ""
         return f"unknown key '{key}'{hint}{allowed}"
     if kind == "literal_error":
-        expected = str(err.get("ctx", {}).get("expected", ""))
-        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
+        wanted = str(err.get("ctx", {}).get("expected", ""))
+        options = [o.strip().strip("'") for o in wanted.replace(" or ", ", ").split(",") if o.strip()]
         hint = ""
         close = difflib.get_close_matches(str(value), options, n=1)
         if close:
