@@ -71,6 +71,7 @@ class AuditPlugin:
         if not self.active:
             return
         writer = self._writer
+        assert writer is not None  # active implies a writer
         if writer.error is not None and writer.durability == "batch":
             # Batch records live only in memory until stored: while the database refuses
             # them, deciding more would pile up records that a crash would lose. Fail closed.

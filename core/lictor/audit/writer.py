@@ -66,7 +66,7 @@ class Writer:
         self.counter = itertools.count(1)
         self._io_lock = threading.Lock()
         self._seg_lock = threading.Lock()
-        self._segment: Optional[Segment] = None
+        self._segment = None
         self._queue: deque[tuple[str, bytes]] = deque()
         if self.durability == "journal":
             self._segment = Segment(self._dir)
