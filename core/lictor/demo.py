@@ -106,7 +106,7 @@ def run_demo(audit_path: Optional[str] = None, out: Callable[[str], None] = prin
                            (raw.replace(b'"verdict":"deny"', b'"verdict":"allow"', 1), seq))
                 break
     t = verify_file(tampered)
-    out(f"Someone edits a 'deny' into an 'allow' in a copy: verify says "
+    out("Someone edits a 'deny' into an 'allow' in a copy: verify says "
         + (f"TAMPERED at record {t.first_bad} ({t.problem})" if not t.ok else "ok (!)"))
     out(f"\nTry it yourself:  lictor audit show {audit_path}   /   lictor audit verify {audit_path}")
     if tmp is not None:
