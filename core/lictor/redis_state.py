@@ -12,7 +12,7 @@ import itertools
 import os
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 __all__ = ["RedisState"]
 
@@ -35,6 +35,36 @@ def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
+# Sums: one sorted set per key, members "<amount>:<unique>" scored by time. All keys are
+# checked first and only then written, so a refused spend adds nothing anywhere.
+_SPEND = """
+local now = tonumber(ARGV[1])
+local n = #KEYS
+for i = 1, n do
+  local window = tonumber(ARGV[2 + (i - 1) * 3 + 2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+end
+for i = 1, n do
+  local amount = tonumber(ARGV[2 + (i - 1) * 3])
+  local limit = tonumber(ARGV[2 + (i - 1) * 3 + 1])
+  local total = 0
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
+    total = total + tonumber(string.match(m, '^([^:]+):'))
+  end
+  if total + amount > limit then
+    return i - 1
+  end
+end
+for i = 1, n do
+  local amount = ARGV[2 + (i - 1) * 3]
+  local window = tonumber(ARGV[2 + (i - 1) * 3 + 2])
+  redis.call('ZADD', KEYS[i], now, amount .. ':' .. ARGV[#ARGV] .. ':' .. i)
+  redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000) + 1000)
+end
+return -1
+"""
+
+
 class RedisState:
     """A :class:`~lictor.state.StateBackend` on a Redis server (``pip install 'lictor[redis]'``)."""
 
@@ -51,6 +81,7 @@ class RedisState:
         self._prefix = prefix
         self._flags_key = f"{prefix}flags"
         self._hit = self._redis.register_script(_HIT)
+        self._spend = self._redis.register_script(_SPEND)
         self._refresh = float(flag_refresh)
         self._flags: dict[str, str] = {}
         self._flags_at = 0.0
@@ -63,6 +94,16 @@ class RedisState:
     def hit(self, key: str, limit: int, window: float, now: float) -> bool:
         member = f"{now!r}:{self._me}:{next(self._member)}"
         return bool(self._hit(keys=[self._prefix + key], args=[limit, window, now, member]))
+
+    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[int]:
+        if not entries:
+            return None
+        args: list[Any] = [repr(float(now))]
+        for _, amount, limit, window in entries:
+            args += [repr(float(amount)), repr(float(limit)), repr(float(window))]
+        args.append(f"{now!r}:{self._me}:{next(self._member)}")
+        r = int(self._spend(keys=[self._prefix + k for k, _, _, _ in entries], args=args))
+        return None if r < 0 else r
 
     # -- flags ---------------------------------------------------------------------------------
     def _refresh_flags(self) -> None:

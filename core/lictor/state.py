@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Optional, Protocol, runtime_checkable
+from typing import Optional, Protocol, Sequence, runtime_checkable
 
 __all__ = ["StateBackend", "MemoryState"]
 
@@ -21,6 +21,14 @@ class StateBackend(Protocol):
         """Count one event under ``key`` if fewer than ``limit`` happened in the last ``window``
         seconds; return True when it was counted (under the limit), False when over it.
         Refused events are not counted, so a burst of refusals does not extend the wait."""
+
+    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[int]:
+        """Add amounts to sliding-window sums, all or nothing.
+
+        Each entry is ``(key, amount, limit, window)``. When every key's sum over its last
+        ``window`` seconds plus ``amount`` stays within ``limit``, all amounts are added and
+        None is returned; otherwise nothing is added and the index of the first entry that
+        would go over is returned (budgets per session *and* per agent stay consistent)."""
 
     def set_flag(self, key: str, value: str) -> None:
         """Set a named flag (kill switch, quarantine) with a reason as its value."""
@@ -48,6 +56,7 @@ class MemoryState:
         self._windows: dict[str, deque[float]] = {}
         self._window_len: dict[str, float] = {}
         self._flags: dict[str, str] = {}
+        self._sums: dict[str, tuple[deque[tuple[float, float]], list[float]]] = {}
         self._lock = threading.Lock()
         self._hits_since_sweep = 0
 
@@ -65,12 +74,35 @@ class MemoryState:
             q.append(now)
             return True
 
+    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[int]:
+        with self._lock:
+            found = []
+            for i, (key, amount, limit, window) in enumerate(entries):
+                entry = self._sums.get(key)
+                if entry is None:
+                    entry = self._sums[key] = (deque(), [0.0])
+                q, total = entry
+                while q and q[0][0] <= now - window:
+                    total[0] -= q.popleft()[1]
+                if not q:
+                    total[0] = 0.0  # no float drift survives an empty window
+                if total[0] + amount > limit:
+                    return i
+                found.append((q, total, amount))
+            for q, total, amount in found:
+                q.append((now, amount))
+                total[0] += amount
+            return None
+
     def _sweep(self, now: float) -> None:
         self._hits_since_sweep = 0
         stale = [k for k, q in self._windows.items() if not q or q[-1] <= now - self._window_len[k]]
         for k in stale:
             del self._windows[k]
             del self._window_len[k]
+        # Sums keep their entries until their window passes; an empty one can go.
+        for k in [k for k, (q, _) in self._sums.items() if not q]:
+            del self._sums[k]
 
     def set_flag(self, key: str, value: str) -> None:
         with self._lock:

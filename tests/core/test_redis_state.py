@@ -113,3 +113,32 @@ def test_unreachable_redis_is_a_clear_policy_error() -> None:
         lictor.Governor.from_dict({"state": {"backend": "redis", "url": "redis://127.0.0.1:1/0"}}, load_entrypoints=False)
     with pytest.raises(lictor.PolicyError, match="backend 'redis' needs a 'url'"):
         lictor.Governor.from_dict({"state": {"backend": "redis"}}, load_entrypoints=False)
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_spend_is_all_or_nothing_over_sliding_windows(backend: str, redis_url: str) -> None:
+    from lictor.redis_state import RedisState
+    from lictor.state import MemoryState
+
+    state = MemoryState() if backend == "memory" else RedisState(redis_url, prefix=f"spend-{time.time()}:")
+    t = 1000.0
+    both = lambda amount: [("session:s1", amount, 100.0, 60.0), ("agent:a", amount, 150.0, 60.0)]  # noqa: E731
+    assert state.spend(both(60), t) is None
+    assert state.spend(both(50), t + 1) == 0          # session would reach 110 > 100: nothing added
+    assert state.spend([("agent:a", 90, 150.0, 60.0)], t + 2) is None  # so the agent still had 90 left
+    assert state.spend(both(1), t + 3) == 1           # agent at 150: over on the second key
+    assert state.spend(both(70), t + 61) == 1         # t's 60 expired; the agent still holds 90 from t+2
+    assert state.spend(both(70), t + 63) is None      # t+2's 90 expired too
+    state.close()
+
+
+def test_spend_is_shared_between_processes(redis_url: str) -> None:
+    code = textwrap.dedent(f"""
+        import json, time
+        from lictor.redis_state import RedisState
+        s = RedisState({redis_url!r}, prefix="spend-shared:")
+        print(json.dumps([s.spend([("k", 10.0, 100.0, 60.0)], time.time()) is None for _ in range(5)]))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [v for p in procs for v in json.loads(p.communicate(timeout=60)[0])]
+    assert results.count(True) == 10 and results.count(False) == 10
