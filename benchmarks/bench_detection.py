@@ -5,11 +5,21 @@
 prompt_injection: attack items are the payloads of ``data/injection_payloads.txt``, alone and
 planted in the benign documents of ``data/carriers.txt``, plain and with evasions (zero-width
 characters, Cyrillic look-alikes, HTML comments, base64, spaced letters, leetspeak, Unicode tag
-characters, full-width forms, alternating case). Benign items are the carriers alone, the
+characters, full-width forms, alternating case; letters spaced with single gaps throughout, a wide
+look-alike alphabet, leetspeak with symbols). Benign items are the carriers alone, the
 look-alikes of ``data/benign_lookalikes.txt`` (security articles quoting attack phrases, docs with
 base64 and tool-call JSON, HTML with comments, chat logs, everyday e-mails) alone and planted in
 carriers. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
+
+Tuning / held-out split: every block of the data files has an id, ``<file>:<index>`` (index = its
+position in the file, counting from 0; new blocks are appended, never inserted, so ids are stable).
+A block is *held out* when ``zlib.crc32(id) % 4 == 0`` (about a quarter). An item inherits the
+split of the block it was built from: an attack item the split of its payload (whatever carrier or
+evasion it rides in), a benign item the split of its look-alike, or of its carrier when it is a
+carrier alone. Patterns are tuned on the tuning part only; ``--verbose`` lists tuning misses and
+false positives, and lists held-out ones only with ``--show-held-out`` (look once, at the end).
+The script prints precision/recall for the tuning part, the held-out part and everything.
 
 Tool calls: sessions of a user request, an untrusted tool result and a tool call, built from
 seeded random values. Attacks pass a value (IBAN, e-mail, URL, phone) that only the tool result
@@ -24,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import zlib
 import random
 import string
 import time
@@ -70,6 +81,24 @@ def spaced(s: str) -> str:
     return "  ".join(" ".join(w) for w in first.split()) + (". " + rest if rest else "")
 
 
+def spaced_flat(s: str) -> str:
+    """Every letter of the first sentence separated by one space, word gaps dropped."""
+    first, _, rest = s.partition(". ")
+    return " ".join(c for c in first if not c.isspace()) + (". " + rest if rest else "")
+
+
+_WIDE = dict(zip("acdeghijklnopqrsuvwxy", "ɑϲԁеɡһіјκӏոοрԛгѕυνԝху"))
+
+
+def homoglyph_wide(s: str) -> str:
+    """Every letter that has one swapped for a look-alike from Cyrillic, Greek, Armenian or Latin IPA."""
+    return "".join(_WIDE.get(c, c) for c in s)
+
+
+def leet_symbols(s: str) -> str:
+    return s.translate(str.maketrans({"a": "@", "e": "3", "i": "!", "o": "0", "s": "$"}))
+
+
 def leet(s: str) -> str:
     return s.translate(str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}))
 
@@ -89,26 +118,36 @@ def alt_case(s: str) -> str:
 EVASIONS: dict[str, Callable[[str], str]] = {
     "zero_width": zero_width, "homoglyph": homoglyph, "html_comment": html_comment, "base64": b64,
     "spaced": spaced, "leetspeak": leet, "unicode_tags": tags, "fullwidth": fullwidth, "alt_case": alt_case,
+    "spaced_flat": spaced_flat, "homoglyph_wide": homoglyph_wide, "leet_symbols": leet_symbols,
 }
 
 
-def injection_sets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def held_out(block_id: str) -> bool:
+    """Deterministic split by block id (see the module docstring)."""
+    return zlib.crc32(block_id.encode()) % 4 == 0
+
+
+Item = tuple[str, str, bool]  # (variant, text, held out)
+
+
+def injection_sets() -> tuple[list[Item], list[Item]]:
     payloads, carriers, lookalikes = blocks("injection_payloads.txt"), blocks("carriers.txt"), blocks("benign_lookalikes.txt")
-    attacks: list[tuple[str, str]] = []
+    attacks: list[Item] = []
     names = list(EVASIONS)
     for i, p in enumerate(payloads):
-        attacks.append(("alone", p))
+        h = held_out(f"injection_payloads.txt:{i}")
+        attacks.append(("alone", p, h))
         c = carriers[(i * 7) % len(carriers)]
-        attacks.append(("in_document", c.replace("{PAYLOAD}", p)))
+        attacks.append(("in_document", c.replace("{PAYLOAD}", p), h))
         for k in range(2):
             ev = names[(i * 2 + k) % len(names)]
             c = carriers[(i * 11 + k * 5 + 3) % len(carriers)]
-            attacks.append((ev, c.replace("{PAYLOAD}", EVASIONS[ev](p))))
-    benign: list[tuple[str, str]] = [("document", c.replace("{PAYLOAD}", "")) for c in carriers]
-    benign += [("lookalike", b) for b in lookalikes]
+            attacks.append((ev, c.replace("{PAYLOAD}", EVASIONS[ev](p)), h))
+    benign: list[Item] = [("document", c.replace("{PAYLOAD}", ""), held_out(f"carriers.txt:{i}")) for i, c in enumerate(carriers)]
+    benign += [("lookalike", b, held_out(f"benign_lookalikes.txt:{i}")) for i, b in enumerate(lookalikes)]
     for i, b in enumerate(lookalikes):
         c = carriers[(i * 13 + 1) % len(carriers)]
-        benign.append(("lookalike_in_document", c.replace("{PAYLOAD}", b)))
+        benign.append(("lookalike_in_document", c.replace("{PAYLOAD}", b), held_out(f"benign_lookalikes.txt:{i}")))
     return attacks, benign
 
 
@@ -116,30 +155,34 @@ def rate(flags: list[bool]) -> float:
     return 100.0 * sum(flags) / max(1, len(flags))
 
 
-def bench_injection(verbose: bool) -> None:
+def bench_injection(verbose: bool, show_held_out: bool = False) -> None:
     attacks, benign = injection_sets()
-    a_scores = [(k, t, score_text(t)) for k, t in attacks]
-    b_scores = [(k, t, score_text(t)) for k, t in benign]
-    print(f"prompt_injection: {len(attacks)} injected texts, {len(benign)} benign texts")
-    for th in (0.6, 0.9):
-        tp = [r.score >= th for _, _, r in a_scores]
-        fp = [r.score >= th for _, _, r in b_scores]
-        prec = sum(tp) / max(1, sum(tp) + sum(fp))
-        print(f"  threshold {th:.1f}: injected flagged {rate(tp):5.1f} %   benign flagged {rate(fp):4.1f} % "
-              f"({sum(fp)}/{len(fp)})   precision {100 * prec:5.1f} %")
-    by_kind: dict[str, list[bool]] = {}
-    for k, _, r in a_scores:
-        by_kind.setdefault(k, []).append(r.score >= 0.6)
-    print("  recall at 0.6 by variant: " + ", ".join(f"{k} {rate(v):.0f}% (n={len(v)})" for k, v in sorted(by_kind.items())))
-    misses = [(k, t, r) for k, t, r in a_scores if r.score < 0.6]
-    fps = [(k, t, r) for k, t, r in b_scores if r.score >= 0.6]
+    a_scores = [(k, t, h, score_text(t)) for k, t, h in attacks]
+    b_scores = [(k, t, h, score_text(t)) for k, t, h in benign]
+    print(f"prompt_injection: {len(attacks)} injected texts, {len(benign)} benign texts "
+          f"(held out: {sum(h for _, _, h in attacks)} injected, {sum(h for _, _, h in benign)} benign)")
+    for part, keep in (("tuning", lambda h: not h), ("held-out", lambda h: h), ("all", lambda h: True)):
+        for th in (0.6, 0.9):
+            tp = [r.score >= th for _, _, h, r in a_scores if keep(h)]
+            fp = [r.score >= th for _, _, h, r in b_scores if keep(h)]
+            prec = sum(tp) / max(1, sum(tp) + sum(fp))
+            print(f"  {part:<8} threshold {th:.1f}: recall (injected flagged) {rate(tp):5.1f} % ({sum(tp)}/{len(tp)})   "
+                  f"benign flagged {rate(fp):4.1f} % ({sum(fp)}/{len(fp)})   precision {100 * prec:5.1f} %")
+    for part, hv in (("tuning", False), ("held-out", True)):
+        by_kind: dict[str, list[bool]] = {}
+        for k, _, h, r in a_scores:
+            if h == hv:
+                by_kind.setdefault(k, []).append(r.score >= 0.6)
+        print(f"  {part} recall at 0.6 by variant: " + ", ".join(f"{k} {rate(v):.0f}% (n={len(v)})" for k, v in sorted(by_kind.items())))
     if verbose:
+        misses = [(k, t, h, r) for k, t, h, r in a_scores if r.score < 0.6 and (show_held_out or not h)]
+        fps = [(k, t, h, r) for k, t, h, r in b_scores if r.score >= 0.6 and (show_held_out or not h)]
         for title, rows in (("missed", misses), ("false positives", fps)):
-            print(f"  {title}:")
-            for k, t, r in rows:
-                print(f"    [{k}] {r.score:.2f} {' '.join(t.split())[:140]!r} {r.evidence(2)}")
+            print(f"  {title}{'' if show_held_out else ' (tuning part only)'}:")
+            for k, t, h, r in rows:
+                print(f"    [{k}{' held-out' if h else ''}] {r.score:.2f} {' '.join(t.split())[:140]!r} {r.evidence(2)}")
     # cost
-    corpus = [t for _, t in attacks + benign]
+    corpus = [t for _, t, _ in attacks + benign]
     total_kb = sum(len(t.encode()) for t in corpus) / 1024
     for label, fn in (("prompt_injection score_text", score_text), ("secrets find_secrets", find_secrets),
                       ("pii find_pii", find_pii),
@@ -282,9 +325,10 @@ def bench_tool_calls(verbose: bool) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--verbose", action="store_true", help="list every miss and false positive")
+    ap.add_argument("--verbose", action="store_true", help="list the misses and false positives of the tuning part")
+    ap.add_argument("--show-held-out", action="store_true", help="with --verbose: list held-out misses and false positives too")
     args = ap.parse_args()
-    bench_injection(args.verbose)
+    bench_injection(args.verbose, args.show_held_out)
     bench_tool_calls(args.verbose)
     return 0
 
