@@ -121,3 +121,43 @@ async def test_a_cancelled_run_returns_promptly(gov) -> None:
     res = await asyncio.wait_for(task, TIMEOUT)  # returns: the cancelled tool became an error result
     r = tool_result(res)
     assert r.is_error and "cancelled" in r.content
+
+
+async def test_the_approver_sees_a_faithful_summary_not_the_agents_justification(recorder: Recorder) -> None:
+    """ASI09: the prompt is built from the action and the decision; the model's own argument for
+    the call is shown apart, labelled unverified, never as the reason it was flagged."""
+    policy = {"version": 1, "rules": [{
+        "id": "wire-needs-a-human", "match": {"kind": "tool_call", "name": "wire"}, "when": "args.amount > 1000",
+        "effect": "approve", "reason": "wires over 1000 EUR need a human", "risks": ["ASI02", "ASI09"]}]}
+    gov = lictor.Governor.from_dict(policy, plugins=[recorder], load_entrypoints=False)
+    ran: list[dict] = []
+
+    def wire(amount: int, iban: str, justification: str) -> str:
+        """Wire money."""
+        ran.append({"amount": amount, "iban": iban})
+        return "wired"
+
+    claim = "The CFO already approved this, it is routine and safe"
+    agent = AssistantAgent("treasury", model_client=model(
+        call("wire", {"amount": 9000, "iban": "GB33BUKB20201555555555", "justification": claim}), "done"),
+        tools=[FunctionTool(wire, description="wire")])
+    prompts: list[str] = []
+
+    def human(prompt: str) -> str:
+        prompts.append(prompt)
+        return "no"
+
+    govern(agent, gov, approver=human)
+    await asyncio.wait_for(agent.run(task="pay the supplier"), TIMEOUT)
+    gov.close()
+    assert ran == []
+    (prompt,) = prompts
+    assert "Agent 'treasury' wants to run tool 'wire'" in prompt
+    assert "amount = 9000" in prompt and "iban = 'GB33BUKB20201555555555'" in prompt
+    flagged = prompt.split("flagged because:", 1)[1]
+    assert "wires over 1000 EUR need a human" in flagged
+    assert "ASI02 Tool misuse and exploitation" in flagged and "ASI09 Human-agent trust exploitation" in flagged
+    assert claim not in flagged  # never presented as why it was flagged ...
+    statements = prompt.split("the agent's own statements (unverified", 1)[1].split("flagged because:", 1)[0]
+    assert claim in statements  # ... only as the agent's own, unverified words
+    assert f"justification = {claim!r}" not in prompt  # not listed among the plain arguments

@@ -14,7 +14,7 @@ from .context import GovernedRun
 from .govern import Governance, governance_of, govern, ungovern
 from .messages import LictorMessageHandler
 from .model_client import LictorModelClient
-from .signing import SIGNATURE_KEY, MessageSigner, SignatureGate, signing_payload
+from .signing import SIGNATURE_KEY, MessageSigner, read_signature
 from .termination import LictorHaltTermination
 from .workbench import LictorWorkbench
 
@@ -29,9 +29,8 @@ __all__ = [
     "LictorMessageHandler",
     "LictorHaltTermination",
     "MessageSigner",
-    "SignatureGate",
     "SIGNATURE_KEY",
-    "signing_payload",
+    "read_signature",
     "Approver",
     "approval_prompt",
 ]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from typing import Any, Awaitable, Callable, Optional, Union
 
 import lictor
 from autogen_core import CancellationToken
+from lictor.protections.human_trust import approval_summary
 
 __all__ = ["Approver", "ask_approver", "approval_prompt"]
 
@@ -29,15 +29,14 @@ _YES = frozenset({"y", "yes", "approve", "approved", "ok", "allow", "accept"})
 
 
 def approval_prompt(decision: lictor.Decision) -> str:
-    """The question shown to the approver: who wants to do what, and why it needs approval."""
+    """The question shown to the approver (ASI09): a summary built from the action and the
+    decision only (what would run, with which arguments, why it was flagged, which risks), by
+    :func:`lictor.protections.human_trust.approval_summary`. Arguments in which the agent
+    argues for its own action (``reason``, ``justification``, ...) are shown apart, labelled
+    unverified; secrets are masked."""
     a = decision.action
     assert a is not None
-    what = {"tool_call": "call tool", "handoff": "hand off to", "message": "send a message to",
-            "model_call": "call model"}.get(a.kind, a.kind)
-    detail = json.dumps(a.args, default=str, sort_keys=True) if a.args else (a.content or "")
-    why = "; ".join(decision.reasons) or "policy requires approval"
-    return (f"Lictor: agent '{a.agent}' wants to {what} '{a.name}' {detail}\n"
-            f"Why approval is needed: {why}\nApprove? [y/N] ")
+    return f"Lictor approval needed.\n{approval_summary(a, decision)['text']}\nApprove? [y/N] "
 
 
 def _to_approval(answer: Any, approver_name: str) -> lictor.Approval:

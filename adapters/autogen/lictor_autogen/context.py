@@ -15,7 +15,7 @@ import lictor
 from autogen_core import CancellationToken
 
 from .approval import Approver, ask_approver
-from .signing import MessageSigner
+from .signing import MessageSigner, resolve_signer
 from .termination import LictorHaltTermination
 
 __all__ = ["GovernedRun", "OnHalt", "FRAMEWORK"]
@@ -34,7 +34,9 @@ class GovernedRun:
         a pending approval is refused (fail closed).
     :param approval_timeout: seconds to wait for the approver; no answer means no.
     :param approver_name: recorded as the approver when the approver answers with plain text.
-    :param signer: adds and checks a signature on messages between agents (ASI07 seam).
+    :param signer: a :class:`lictor.protections.message_signing.MessageSigner` that signs the
+        team's messages and hand-offs (ASI07); default: one keyed from the policy's
+        ``message_signing.key_env`` when that section is present, else no signing.
     :param on_halt: what a kill-switch halt does: ``"terminate"`` ends the team after the
         current turn with a clear ``stop_reason`` (every later action of the run is refused);
         ``"cancel"`` also cancels the run's ``CancellationToken`` (``run()`` raises
@@ -62,7 +64,7 @@ class GovernedRun:
         self.approver = approver
         self.approval_timeout = approval_timeout
         self.approver_name = approver_name
-        self.signer = signer
+        self.signer = resolve_signer(gov, signer)
         self.on_halt = on_halt
         self.halted: Optional[str] = None
         self.termination: Optional[LictorHaltTermination] = None

@@ -7,6 +7,7 @@ The swaps themselves use AutoGen private attributes, all in :mod:`._private`.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, List, Optional, TypeVar
 
 import lictor
@@ -18,7 +19,7 @@ from .approval import Approver
 from .context import GovernedRun, OnHalt
 from .messages import LictorMessageHandler
 from .model_client import LictorModelClient
-from .signing import MessageSigner, SignatureGate
+from .signing import MessageSigner
 from .termination import LictorHaltTermination
 from .workbench import LictorWorkbench
 
@@ -68,7 +69,10 @@ def govern(
         function, sync ``(prompt) -> str`` or async ``(prompt, cancellation_token) -> str``
         (it may also return a bool or a ``lictor.Approval``). Without one, approval means no.
     :param approval_timeout: seconds to wait for the approver before refusing.
-    :param signer: an ASI07 :class:`~lictor_autogen.signing.MessageSigner` for team messages.
+    :param signer: a :class:`lictor.protections.message_signing.MessageSigner` (ASI07) that
+        signs the team's hand-offs and messages; default: keyed from the policy's
+        ``message_signing.key_env`` when the policy has that section. The ``message_signing``
+        protection verifies the signatures; without it they are carried but not checked.
     :param on_halt: ``"terminate"`` (default: the team stops after the current turn, with the
         reason in ``TaskResult.stop_reason``) or ``"cancel"`` (also cancel the run's token).
     :param session: a fixed session id (default: a fresh one per team run).
@@ -94,9 +98,9 @@ def govern(
         raise TypeError(
             f"govern() takes an AssistantAgent or an AgentChat team (BaseGroupChat), not {type(target).__name__}; "
             "for other agents wrap their tools with LictorWorkbench and their model with LictorModelClient")
-    if signer is not None and gov.pm.get_plugin(SignatureGate.name) is None:
-        gov.register(SignatureGate())
-        g._undo.insert(0, lambda: gov.unregister(SignatureGate.name) if gov.pm.get_plugin(SignatureGate.name) else None)
+    if signer is not None and gov.policy.section("message_signing") is None:
+        warnings.warn("govern(signer=...): the policy has no protections.message_signing section, so the "
+                      "signatures are carried but nobody verifies them", stacklevel=2)
     setattr(target, _MARK, g)
     g._undo.insert(0, lambda: delattr(target, _MARK))
     return target

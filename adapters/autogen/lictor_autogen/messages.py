@@ -7,7 +7,10 @@ checks the message once, at the first sight, as ``kind="message"`` and applies t
 to both copies. It edits content and never drops a message: the manager waits for the response,
 and a dropped one stalls the chat. A refused message is replaced by a short notice.
 
-It is also where the ASI07 signer (see :mod:`.signing`) signs and verifies messages.
+It is also where messages are signed (ASI07, see :mod:`.signing`): a message the runtime says
+was published by the agent its ``source`` names is signed as it is sent, and the signature goes
+into the Action for the ``message_signing`` protection to verify; a message that already carries
+a signature (republished, a task message) is judged with that one.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from autogen_core import AgentId, DefaultInterventionHandler, DropMessage, Messa
 
 from ._private import GroupChatAgentResponse, GroupChatMessage, GroupChatStart
 from .context import GovernedRun, refusal_text
-from .signing import SIGNATURE_KEY, signing_payload
+from .signing import SIGNATURE_KEY, read_signature, sign, signature_text
 
 __all__ = ["LictorMessageHandler"]
 
@@ -45,7 +48,7 @@ class LictorMessageHandler(DefaultInterventionHandler):
     def __init__(self, run: GovernedRun, team_name: str) -> None:
         self.run = run
         self.team_name = team_name
-        self._seen: "OrderedDict[str, BaseChatMessage]" = OrderedDict()
+        self._seen: "OrderedDict[tuple[str, str], BaseChatMessage]" = OrderedDict()
 
     async def on_publish(self, message: Any, *, message_context: MessageContext) -> Any | type[DropMessage]:
         try:
@@ -82,14 +85,24 @@ class LictorMessageHandler(DefaultInterventionHandler):
 
     # -- one message -------------------------------------------------------------------------------
     async def _govern(self, cm: BaseChatMessage, ctx: MessageContext) -> BaseChatMessage:
-        done = self._seen.get(cm.id)
+        # One check per publish: the output-topic copy and the group copy come from the same
+        # sender. Keyed by sender too, so an agent that republishes another's message (same id)
+        # is judged again, and its signature's nonce is then a replay.
+        key = (cm.id, str(ctx.sender))
+        done = self._seen.get(key)
         if done is not None:
             return done
-        signature = self._signature_state(cm)
         target = cm.target if isinstance(cm, HandoffMessage) else self.team_name
         text = cm.to_model_text()
+        signer = self.run.signer
+        signature = read_signature(cm.metadata)
+        fresh = False
+        if signature is None and signer is not None and _published_by(ctx.sender, cm.source):
+            # Sent by the agent its source names (the runtime says who published): sign it here.
+            signature, fresh = sign(signer, cm.source, target, text), True
+        extra = {} if signature is None else {"signature": signature}
         action = self.run.action("message", cm.source, target, content=text, source="agent",
-                                 message_type=type(cm).__name__, signature=signature)
+                                 message_type=type(cm).__name__, **extra)
         d = await self.run.decide(action, ctx.cancellation_token)
         new = cm
         if d.blocked:
@@ -97,43 +110,40 @@ class LictorMessageHandler(DefaultInterventionHandler):
         elif d.enforced and d.verdict == "redact" and d.action is not None and d.action.content is not None \
                 and d.action.content != text:
             new = _with_content(cm, d.action.content)
-        new = self._sign(new)
-        self._seen[cm.id] = new
+            if signer is not None and signature is not None:  # Lictor's own rewrite: signed anew
+                new = _with_signature(new, sign(signer, cm.source, target, d.action.content))
+        elif fresh and signature is not None:
+            new = _with_signature(cm, signature)
+        self._seen[key] = new
         if len(self._seen) > _SEEN_MAX:
             self._seen.popitem(last=False)
         return new
 
     async def _verify_incoming(self, cm: BaseChatMessage) -> BaseChatMessage:
-        """Task messages are the user's: only a message that carries a signature is judged."""
-        if self.run.signer is None or SIGNATURE_KEY not in cm.metadata:
+        """Task messages: a message carrying a signature is verified; with signing on, an
+        unsigned one that claims to come from anyone but the user is judged as unsigned."""
+        signature = read_signature(cm.metadata)
+        if signature is None and (self.run.signer is None or cm.source == "user"):
             return cm
-        state = self._signature_state(cm)
-        action = self.run.action("message", cm.source, self.team_name, content=cm.to_model_text(),
+        target = cm.target if isinstance(cm, HandoffMessage) else self.team_name
+        extra = {} if signature is None else {"signature": signature}
+        action = self.run.action("message", cm.source, target, content=cm.to_model_text(),
                                  source="user" if cm.source == "user" else "agent",
-                                 message_type=type(cm).__name__, signature=state)
+                                 message_type=type(cm).__name__, **extra)
         d = await self.run.decide(action, None)
         if d.blocked:
             return _with_content(cm, refusal_text(d, f"message from '{cm.source}'").replace("was refused", "was withheld"))
         return cm
 
-    # -- ASI07 seam ----------------------------------------------------------------------------------
-    def _signature_state(self, cm: BaseChatMessage) -> str:
-        signer = self.run.signer
-        sig = cm.metadata.get(SIGNATURE_KEY)
-        if signer is None or sig is None:
-            return "unsigned"
-        try:
-            ok = signer.verify(signing_payload(type(cm).__name__, cm.source, cm.to_model_text()), sig, sender=cm.source)
-        except Exception:
-            ok = False
-        return "valid" if ok else "invalid"
 
-    def _sign(self, cm: BaseChatMessage) -> BaseChatMessage:
-        signer = self.run.signer
-        if signer is None:
-            return cm
-        sig = signer.sign(signing_payload(type(cm).__name__, cm.source, cm.to_model_text()), sender=cm.source)
-        return cm.model_copy(update={"metadata": {**cm.metadata, SIGNATURE_KEY: sig}})
+def _published_by(sender: Optional[AgentId], source: str) -> bool:
+    """Whether the runtime's sender is the group-chat container of the agent named ``source``
+    (AgentChat registers it as ``<participant name>_<team id>`` with key ``<team id>``)."""
+    return sender is not None and sender.type == f"{source}_{sender.key}"
+
+
+def _with_signature(cm: BaseChatMessage, signature: dict[str, Any]) -> BaseChatMessage:
+    return cm.model_copy(update={"metadata": {**cm.metadata, SIGNATURE_KEY: signature_text(signature)}})
 
 
 def _with_content(cm: BaseChatMessage, text: str) -> BaseChatMessage:

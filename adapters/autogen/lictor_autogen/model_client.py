@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from .approval import Approver
 from .context import GovernedRun, refusal_text
+from .signing import MessageSigner, sign
 
 __all__ = ["LictorModelClient"]
 
@@ -77,7 +78,10 @@ class LictorModelClient(ChatCompletionClient):
         as a tool *object* (AutoGen passes workbench tools as schemas and hand-off tools as
         objects) named ``transfer_to_<target>`` is taken as a hand-off to ``<target>``.
     :param run: shared state (``govern()`` passes it); else ``session``, ``approver``,
-        ``approval_timeout``, ``on_halt`` build one.
+        ``approval_timeout``, ``on_halt``, ``signer`` build one.
+
+    With a signer (ASI07), each hand-off is signed here, where the model proposes it: sender =
+    ``agent``, recipient = the target agent, content = the call's arguments.
     """
 
     component_type = "model"
@@ -94,13 +98,14 @@ class LictorModelClient(ChatCompletionClient):
         approver: Optional[Approver] = None,
         approval_timeout: float = 60.0,
         on_halt: Any = "terminate",
+        signer: Optional[MessageSigner] = None,
     ) -> None:
         self.inner = inner
         self.gov = gov
         self.agent = agent
         self.handoffs: Dict[str, str] = dict(handoffs or {})
         self.run = run or GovernedRun(gov, name=agent, session=session, approver=approver,
-                                      approval_timeout=approval_timeout, on_halt=on_halt)
+                                      approval_timeout=approval_timeout, on_halt=on_halt, signer=signer)
         info = getattr(inner, "model_info", None) or {}
         family = info.get("family", "unknown") if isinstance(info, Mapping) else "unknown"
         self.model_name = family if family and family != "unknown" else type(inner).__name__
@@ -152,8 +157,12 @@ class LictorModelClient(ChatCompletionClient):
                 args = json.loads(call.arguments) if call.arguments else {}
             except ValueError:
                 args = {}
-            h = self.run.action("handoff", self.agent, target, args=args if isinstance(args, dict) else {},
-                                call_id=call.id, source="agent", tool=call.name)
+            args = args if isinstance(args, dict) else {}
+            signed: Dict[str, Any] = {}
+            if self.run.signer is not None:  # signed where it is produced (ASI07)
+                signed["signature"] = sign(self.run.signer, self.agent, target, args)
+            h = self.run.action("handoff", self.agent, target, args=args, call_id=call.id, source="agent",
+                                tool=call.name, **signed)
             d = await self.run.decide(h, token)
             if d.blocked:
                 refusals.append(refusal_text(d, f"the hand-off to '{target}'"))

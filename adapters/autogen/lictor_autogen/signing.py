@@ -1,51 +1,88 @@
-"""The ASI07 seam: a signer adds and checks a signature on messages between agents.
+"""ASI07: messages and hand-offs between the agents of a team carry Lictor's HMAC signature.
 
-Lictor's protections define the signature scheme; the adapter only carries it. When
-``govern(..., signer=...)`` is given a :class:`MessageSigner`, every message an agent of the
-team publishes gets ``metadata["lictor_signature"]``, and every message that arrives carrying
-one (a resumed task, a message that crossed a process boundary) is verified. The result is put
-on the message's Action as ``metadata["signature"]`` (``"valid"``, ``"invalid"`` or
-``"unsigned"``) so policy rules and plugins can judge it; :class:`SignatureGate` (registered
-on the Governor while a signer is in use) denies ``"invalid"`` ones, risk ASI07.
+The scheme is the core's (:class:`lictor.protections.message_signing.MessageSigner`, verified
+by the ``message_signing`` protection); this module only decides where the adapter signs and
+how a signature travels on an AutoGen message:
+
+- a hand-off is signed where it is produced, in :class:`~lictor_autogen.LictorModelClient`
+  when the model proposes the ``transfer_to_x`` call (sender = the agent, recipient = ``x``,
+  content = the call's arguments);
+- a chat message is signed where it is sent, in the team runtime's intervention handler, and
+  only when the runtime says it was published by the container of the agent named in its
+  ``source`` (sender = that agent, recipient = the hand-off target for a ``HandoffMessage``,
+  else the team's name: the group topic every member reads);
+- the signature travels with the message as ``message.metadata["lictor_signature"]`` (JSON
+  text: AutoGen message metadata is ``Dict[str, str]``), so a message that reaches a team
+  again (a task message, a resumed conversation, a message republished by another agent) is
+  verified with the signature it carries, never re-signed.
+
+The signature goes into the Action's ``metadata["signature"]``; the ``message_signing``
+protection refuses unsigned, forged or altered, misattributed, misaddressed, expired and
+replayed ones. Without a ``message_signing`` section the signature is carried but not judged.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, runtime_checkable
+import json
+import os
+from typing import Any, Mapping, Optional
 
 import lictor
+from lictor.protections.message_signing import MessageSigner
 
-__all__ = ["MessageSigner", "SignatureGate", "SIGNATURE_KEY", "signing_payload"]
+__all__ = ["MessageSigner", "SIGNATURE_KEY", "resolve_signer", "read_signature", "signature_text"]
 
+#: Key of the signature (JSON text) in an AutoGen message's ``metadata``.
 SIGNATURE_KEY = "lictor_signature"
 
 
-@runtime_checkable
-class MessageSigner(Protocol):
-    """Signs and verifies the bytes of one inter-agent message.
+def resolve_signer(gov: lictor.Governor, signer: Optional[MessageSigner]) -> Optional[MessageSigner]:
+    """The signer to use: the one given, else one keyed like the policy's ``message_signing``
+    section (``key_env``), else None (messages are not signed).
 
-    ``payload`` is :func:`signing_payload` of the message; ``sender`` the agent name.
+    Reading the same environment variable as the protection means a policy with
+    ``message_signing`` on needs no extra argument to ``govern()``.
     """
-
-    def sign(self, payload: bytes, *, sender: str) -> str: ...
-
-    def verify(self, payload: bytes, signature: str, *, sender: str) -> bool: ...
-
-
-def signing_payload(message_type: str, sender: str, text: str) -> bytes:
-    """What is signed: the message type, its sender and its text, unambiguously joined."""
-    return b"\x1f".join(p.encode("utf-8") for p in (message_type, sender, text))
-
-
-class SignatureGate:
-    """Denies messages whose signature did not verify. Registered as ``autogen_signatures``."""
-
-    name = "autogen_signatures"
-
-    @lictor.hookimpl
-    def lictor_check_action(self, action: lictor.Action, ctx: Any) -> Optional[lictor.Decision]:
-        if action.kind == "message" and action.metadata.get("signature") == "invalid":
-            return lictor.Decision.deny(
-                f"message from '{action.agent}' carries an invalid signature (tampered or forged)",
-                rule_id="autogen_signatures", risks=("ASI07",))
+    if signer is not None:
+        if not callable(getattr(signer, "sign", None)):
+            raise TypeError(f"signer must be a lictor MessageSigner, got {type(signer).__name__}")
+        return signer
+    section = gov.policy.section("message_signing")
+    if not isinstance(section, Mapping):
         return None
+    env = section.get("key_env")
+    key = os.environ.get(env) if isinstance(env, str) else None
+    return MessageSigner(key) if key else None
+
+
+def sign(signer: MessageSigner, sender: str, recipient: str, content: Any) -> dict[str, Any]:
+    """The signature dict (what goes into ``Action.metadata["signature"]``).
+
+    Raises ``TypeError`` for a signer of the adapter's old protocol (``sign(payload, sender=)``).
+    """
+    try:
+        out = signer.sign(sender=sender, recipient=recipient, content=content)
+    except TypeError as exc:
+        raise TypeError("signer must be a lictor.protections.message_signing.MessageSigner "
+                        f"(sign(sender=, recipient=, content=)); {exc}") from None
+    sig = out.get("signature") if isinstance(out, Mapping) else None
+    if not isinstance(sig, Mapping):
+        raise TypeError("signer.sign() must return {'signature': {...}} like MessageSigner.sign")
+    return dict(sig)
+
+
+def read_signature(metadata: Mapping[str, str]) -> Optional[Any]:
+    """The signature a message carries: a dict, or the raw value when it is not valid JSON
+    (the protection then refuses it as unsigned), or None when it carries none."""
+    raw = metadata.get(SIGNATURE_KEY)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        return raw
+
+
+def signature_text(signature: Mapping[str, Any]) -> str:
+    """A signature as the JSON text stored in ``metadata[SIGNATURE_KEY]``."""
+    return json.dumps(dict(signature), sort_keys=True, separators=(",", ":"))
