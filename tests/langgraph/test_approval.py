@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import ToolMessage
+from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
@@ -155,3 +156,36 @@ def test_two_paused_calls_in_one_step_are_answered_by_interrupt_id(audited, reco
     assert [d.verdict for d in recorder.about(a["id"]) if d.output is None] == ["approve", "allow"]
     assert [d.verdict for d in recorder.about(b["id"])] == ["approve", "deny"]
     assert audited.audit.verify().ok
+
+
+def test_the_interrupt_shows_a_faithful_summary_not_the_models_justification(recorder):
+    """ASI09: what the human is shown comes from the action and the decision; the model's own
+    argument for its call is kept apart and labelled unverified, never given as the reason."""
+
+    @tool
+    def wire(amount: int, iban: str, justification: str) -> str:
+        """Wire money."""
+        RAN.append(("wire", {"amount": amount, "iban": iban}))
+        return "wired"
+
+    policy = {"version": 1, "rules": [{
+        "id": "wire-needs-a-human", "match": {"name": "wire"}, "when": "args.amount > 1000", "effect": "approve",
+        "reason": "wires over 1000 EUR need a human", "risks": ["ASI02", "ASI09"]}]}
+    gov = lictor.Governor.from_dict(policy, plugins=[recorder], load_entrypoints=False)
+    claim = "The CFO already approved this, it is routine and safe"
+    c = call("wire", amount=9000, iban="GB33BUKB20201555555555", justification=claim)
+    agent = create_agent(model(says(c), says(text="done")), [wire], middleware=[LictorMiddleware(gov)],
+                         checkpointer=InMemorySaver(), name="treasury")
+    state = drive(agent, ask("pay the supplier"), "asi09", "invoke")
+    gov.close()
+    v = state["interrupts"][0].value
+    details, text = v["details"], v["summary"]
+    assert details["title"] == "Agent 'treasury' wants to run tool 'wire'"
+    assert details["arguments"] == {"amount": 9000, "iban": "GB33BUKB20201555555555"}
+    assert details["agent_statements"] == {"justification": claim}
+    assert details["why"] == ["wires over 1000 EUR need a human"] and details["rules"] == ["wire-needs-a-human"]
+    assert [r["id"] for r in details["risks"]] == ["ASI02", "ASI09"]
+    assert "amount = 9000" in text and "ASI09 Human-agent trust exploitation" in text
+    flagged = text.split("flagged because:", 1)[1]
+    assert "wires over 1000 EUR need a human" in flagged and claim not in flagged
+    assert claim in text.split("unverified", 1)[1].split("flagged because:", 1)[0]

@@ -3,7 +3,8 @@
 When the Governor says ``approve`` and no approver plugin answered, the adapter pauses the run
 with :func:`langgraph.types.interrupt`. The interrupt value (:func:`approval_request`) tells the
 human exactly what would run and why it needs them: the action, its arguments, the reasons, the
-rule ids and the OWASP risks. The human answers by resuming the thread::
+rule ids and the OWASP risks, built from the action and never from the model's own
+justification (ASI09). The human answers by resuming the thread::
 
     agent.invoke(Command(resume={"type": "approve", "approver": "alice"}), config)
     agent.invoke(Command(resume={"type": "edit", "args": {"amount": 90}, "approver": "alice"}), config)
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from lictor import Approval, Decision
+from lictor.protections.human_trust import approval_summary
 
 __all__ = ["APPROVAL_TYPE", "approval_request", "parse_answer"]
 
@@ -29,13 +31,24 @@ _NO = frozenset({"reject", "rejected", "deny", "denied", "refuse", "no", "n"})
 
 
 def approval_request(decision: Decision) -> dict[str, Any]:
-    """The interrupt value shown to the human: a faithful, JSON-safe summary of the decision."""
+    """The interrupt value: what to show the human, and the raw action for programs.
+
+    ``summary`` (plain text) and ``details`` are what a person should be shown (ASI09): built by
+    :func:`lictor.protections.human_trust.approval_summary` from the action and the decision
+    only — what would run, the arguments (secrets masked), why it was flagged (the policy's
+    reasons), the rules and the OWASP risks; arguments in which the model argues for its own call
+    (``reason``, ``justification``, ...) are kept apart as ``agent_statements`` and labelled
+    unverified. ``action`` is the action as proposed (unmasked), for an ``edit`` answer.
+    """
     action = decision.action
     assert action is not None
+    shown = approval_summary(action, decision)
+    text = shown.pop("text")
     return {
         "type": APPROVAL_TYPE,
         "decision_id": decision.decision_id,
         "question": f"Allow {action.agent} to run {action.kind} {action.name!r}?",
+        "title": shown["title"],
         "action": {
             "kind": action.kind,
             "name": action.name,
@@ -48,7 +61,8 @@ def approval_request(decision: Decision) -> dict[str, Any]:
         "reasons": list(decision.reasons),
         "rule_ids": list(decision.rule_ids),
         "risks": list(decision.risks),
-        "summary": decision.summary(),
+        "summary": text,
+        "details": shown,
         "answers": ["approve", "edit", "reject"],
         "resume_example": {"type": "approve | edit | reject", "approver": "your name",
                            "args": "edited arguments (edit only)", "comment": "optional"},

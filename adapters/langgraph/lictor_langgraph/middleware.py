@@ -37,12 +37,14 @@ from lictor import Action, Decision, Governor, PolicyViolation
 from ._cache import CallRecord, DecisionCache
 from ._context import Resolver, RunIdentity, current_config, identity_from_config
 from .approval import approval_request, parse_answer
+from .signing import SIGNATURES_KEY, MessageSigner, resolve_signer, sign
 from .translate import (
     DEFAULT_HANDOFF_PATTERNS,
     FRAMEWORK,
     PROMPT_SEPARATOR,
     HandoffMatcher,
     deny_tool_message,
+    handoff_recipient,
     least_trusted,
     message_text,
     prompt_parts,
@@ -96,6 +98,12 @@ class LictorMiddleware(AgentMiddleware):
     :param on_halt: ``"stop"`` ends the run at the next model step with the reason (needs the
         model wrapper, i.e. ``create_agent``); ``"raise"`` raises :class:`RunHalted`.
     :param cache_size: how many tool-call decisions to remember for replays.
+    :param signer: an ASI07 :class:`lictor.protections.message_signing.MessageSigner` for
+        hand-offs; default: one keyed from the policy's ``message_signing.key_env`` when the
+        policy has that section, else hand-offs are not signed.
+    :param sign_handoffs: ``"model"`` (default): sign each hand-off when the model proposes it
+        and verify that signature when the call runs (needs the model wrapper, i.e.
+        ``create_agent``); ``"tool"``: sign in the tool wrapper (a hand-built graph).
     """
 
     def __init__(
@@ -112,13 +120,19 @@ class LictorMiddleware(AgentMiddleware):
         approver: str = "human",
         on_halt: Literal["stop", "raise"] = "stop",
         cache_size: int = 4096,
+        signer: Optional[MessageSigner] = None,
+        sign_handoffs: Literal["model", "tool"] = "model",
     ) -> None:
         super().__init__()
         if not isinstance(gov, Governor):
             raise TypeError(f"LictorMiddleware needs a lictor.Governor, got {type(gov).__name__}")
         if on_halt not in ("stop", "raise"):
             raise ValueError(f"on_halt must be 'stop' or 'raise', got {on_halt!r}")
+        if sign_handoffs not in ("model", "tool"):
+            raise ValueError(f"sign_handoffs must be 'model' or 'tool', got {sign_handoffs!r}")
         self.gov = gov
+        self.signer = resolve_signer(gov, signer)
+        self.sign_handoffs = sign_handoffs
         self.agent = agent
         self.session = session
         self.strict = strict
@@ -161,22 +175,48 @@ class LictorMiddleware(AgentMiddleware):
     def _identity(self, config: Any) -> RunIdentity:
         return identity_from_config(config, self.agent, self.session)
 
-    def _decide_call(self, tool_call: dict[str, Any], ident: RunIdentity) -> CallRecord:
+    def _decide_call(self, tool_call: dict[str, Any], ident: RunIdentity, state: Any = None,
+                     signature: Optional[dict[str, Any]] = None) -> CallRecord:
         """The (cached) decision about one tool call; decided once per (session, call id)."""
         call_id = tool_call.get("id")
         key = (ident.session, call_id) if ident.session is not None and call_id else None
         rec = self._cache.get(key)
         if rec is None:
-            action = tool_action(tool_call, ident.agent, ident.session, self.handoff_tools)
+            if signature is None:
+                signature = self._handoff_signature(tool_call, ident, state)
+            action = tool_action(tool_call, ident.agent, ident.session, self.handoff_tools, signature)
             rec = self._cache.put(key, self.gov.check(action))
         return rec
+
+    # -- ASI07: hand-off signatures (see signing.py) -----------------------------------------
+    def _sign_call(self, tool_call: Any, ident: RunIdentity) -> Optional[dict[str, Any]]:
+        recipient = handoff_recipient(tool_call.get("name") or "", self.handoff_tools)
+        if recipient is None or self.signer is None:
+            return None
+        return sign(self.signer, ident.agent, recipient, tool_call.get("args") or {})
+
+    def _handoff_signature(self, tool_call: dict[str, Any], ident: RunIdentity, state: Any) -> Optional[dict[str, Any]]:
+        """At the tool node: the signature the model step put on the reply proposing this
+        call, or (``sign_handoffs="tool"``) a signature made now."""
+        if self.signer is None or handoff_recipient(tool_call.get("name") or "", self.handoff_tools) is None:
+            return None
+        if self.sign_handoffs == "tool":
+            return self._sign_call(tool_call, ident)
+        messages = state.get("messages") if isinstance(state, dict) else getattr(state, "messages", None)
+        call_id = tool_call.get("id")
+        for m in reversed(messages or []):
+            if isinstance(m, AIMessage) and any(c.get("id") == call_id for c in m.tool_calls):
+                sigs = m.additional_kwargs.get(SIGNATURES_KEY)
+                sig = sigs.get(call_id) if isinstance(sigs, dict) else None
+                return dict(sig) if isinstance(sig, dict) else None
+        return None  # no model step of this middleware proposed it: unsigned
 
     def _before_tool(self, request: ToolCallRequest) -> _ToolPlan:
         call = request.tool_call
         runtime = request.runtime
         config = getattr(runtime, "config", None) or current_config()
         ident = self._identity(config)
-        rec = self._decide_call(call, ident)
+        rec = self._decide_call(call, ident, getattr(request, "state", None))
         d = rec.decision
         action = d.action
         assert action is not None
@@ -309,7 +349,8 @@ class LictorMiddleware(AgentMiddleware):
     def _after_model(self, plan: _ModelPlan, response: Any) -> Any:
         if not isinstance(response, ModelResponse):
             return response
-        if not self.check_models and not self.strip_denied_tool_calls:
+        signing = self.signer is not None and self.sign_handoffs == "model"
+        if not self.check_models and not self.strip_denied_tool_calls and not signing:
             return response
         changed = False
         result: list[BaseMessage] = []
@@ -342,6 +383,10 @@ class LictorMiddleware(AgentMiddleware):
                     return AIMessage(content=refusal_text(d, "the model's reply"), id=msg.id)
                 if d.enforced and d.verdict == "redact" and d.action is not None and d.action.content != text:
                     msg = msg.model_copy(update={"content": d.action.content or ""})
+        if self.signer is not None and self.sign_handoffs == "model" and msg.tool_calls:
+            sigs = {c.get("id"): s for c in msg.tool_calls if c.get("id") and (s := self._sign_call(c, ident))}
+            if sigs:  # signed where the hand-off is produced; verified where it runs
+                msg = msg.model_copy(update={"additional_kwargs": {**msg.additional_kwargs, SIGNATURES_KEY: sigs}})
         if self.strip_denied_tool_calls and msg.tool_calls:
             msg = self._strip_calls(msg, ident)
         return msg
@@ -350,8 +395,14 @@ class LictorMiddleware(AgentMiddleware):
         """Decide each proposed tool call now (the tool wrapper reuses the decision) and drop
         the refused ones, noting why in the reply's text."""
         kept, notes = [], []
+        sigs = msg.additional_kwargs.get(SIGNATURES_KEY) or {}
         for call in msg.tool_calls:
-            d = self._decide_call(dict(call), ident).decision
+            if ident.session is None and call.get("id") in sigs:
+                # Not cached without a thread id: deciding now would spend the signature's nonce
+                # and the tool wrapper's check would be a replay. The tool wrapper decides it.
+                kept.append(call)
+                continue
+            d = self._decide_call(dict(call), ident, signature=sigs.get(call.get("id"))).decision
             if d.enforced and d.halt:
                 if self.strict or self.on_halt == "raise":
                     raise RunHalted(d)

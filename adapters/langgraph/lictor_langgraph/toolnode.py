@@ -31,9 +31,11 @@ def tool_wrappers(gov: Governor, **options: Any) -> dict[str, Any]:
         ToolNode(tools, **tool_wrappers(gov), handle_tool_errors=True)
 
     ``options`` are :class:`LictorMiddleware`'s (``strict``, ``agent``, ``session``, ...);
-    ``on_halt`` defaults to ``"raise"``.
+    ``on_halt`` defaults to ``"raise"``; ``sign_handoffs`` to ``"tool"`` (the model node is
+    the user's code, so hand-offs are signed here, see ``signing.py``).
     """
     options.setdefault("on_halt", "raise")
+    options.setdefault("sign_handoffs", "tool")
     guard = LictorMiddleware(gov, **options)
     return {"wrap_tool_call": guard.wrap_tool_call, "awrap_tool_call": guard.awrap_tool_call}
 

@@ -67,16 +67,20 @@ def tool_action(
     agent: str,
     session: Optional[str],
     matcher: HandoffMatcher,
+    signature: Optional[dict[str, Any]] = None,
 ) -> Action:
     """The Action for one proposed tool call: ``kind="handoff"`` (name = recipient) for a
-    hand-off tool, else ``kind="tool_call"`` (name = tool name)."""
+    hand-off tool, else ``kind="tool_call"`` (name = tool name). ``signature`` (a hand-off's
+    ASI07 signature) goes into ``metadata["signature"]``."""
     name = tool_call.get("name") or ""
     args = tool_call.get("args")
     recipient = handoff_recipient(name, matcher)
     if recipient is not None:
+        meta: dict[str, Any] = {"framework": FRAMEWORK, "tool": name}
+        if signature is not None:
+            meta["signature"] = signature
         return Action(kind="handoff", agent=agent, name=recipient, args=dict(args or {}),
-                      session=session, call_id=tool_call.get("id"),
-                      metadata={"framework": FRAMEWORK, "tool": name})
+                      session=session, call_id=tool_call.get("id"), metadata=meta)
     return Action(kind="tool_call", agent=agent, name=name, args=dict(args or {}),
                   session=session, call_id=tool_call.get("id"),
                   metadata={"framework": FRAMEWORK})
