@@ -17,11 +17,12 @@ from typing import Any, Optional, TypeVar
 from lictor import Governor
 
 from .actions import DELEGATION_TOOLS
-from .approval import Approver, console_approver
+from .approval import Approver, approval_text, console_approver
 from .errors import LictorStop
 from .governance import Governance
 from .guardrail import lictor_guardrail
 from .scope import CrewScope, FlowScope, Scope
+from .signing import MessageSigner, resolve_signer
 
 __all__ = [
     "govern",
@@ -32,7 +33,9 @@ __all__ = [
     "LictorStop",
     "Approver",
     "console_approver",
+    "approval_text",
     "DELEGATION_TOOLS",
+    "MessageSigner",
 ]
 
 T = TypeVar("T")
@@ -64,6 +67,7 @@ def govern(
     *,
     approver: Optional[Approver] = None,
     approval_timeout: Optional[float] = 300.0,
+    signer: Optional[MessageSigner] = None,
 ) -> T:
     """Put a CrewAI ``Crew`` or ``Flow`` under ``gov`` and return it.
 
@@ -73,6 +77,9 @@ def govern(
         bool | None``; default: a yes/no question on the console.
     :param approval_timeout: seconds to wait for the approver; no answer in time is a refusal.
         ``None`` waits forever.
+    :param signer: an ASI07 :class:`lictor.protections.message_signing.MessageSigner` that signs
+        each delegation (``handoff``) in the hook that sees it; default: one keyed from the
+        policy's ``message_signing.key_env`` when the policy has that section, else none.
 
     Calling it again with the same Governor changes nothing; with another Governor it raises
     (``ungovern`` first). Call it before the first ``kickoff()`` when you can: executors built
@@ -90,7 +97,8 @@ def govern(
                 f"this {scope.describe()} is already governed by another Governor; "
                 "call lictor_crewai.ungovern() on it first"
             )
-        governance = Governance(gov, scope, approver or console_approver, approval_timeout)
+        governance = Governance(gov, scope, approver or console_approver, approval_timeout,
+                                resolve_signer(gov, signer))
         governance.install()
         _installed[id(target)] = governance
         weakref.finalize(target, _forget, id(target), governance)

@@ -41,8 +41,13 @@ def _task_label(task: Any) -> Optional[str]:
     return str(desc)[:80] if desc else None
 
 
-def tool_action(ctx: Any, session: str) -> Action:
-    """The Action for a PRE_TOOL_CALL context (arguments copied: CrewAI owns ``tool_input``)."""
+def tool_action(ctx: Any, session: str, signer: Any = None) -> Action:
+    """The Action for a PRE_TOOL_CALL context (arguments copied: CrewAI owns ``tool_input``).
+
+    With ``signer`` (a core ``MessageSigner``) a delegation is signed here (ASI07): sender = the
+    delegating agent's role, recipient = the coworker, content = the task or question (the
+    arguments when there is none), exactly as put on the Action.
+    """
     tool = str(ctx.tool_name)
     args = dict(ctx.tool_input) if isinstance(ctx.tool_input, dict) else {"input": ctx.tool_input}
     meta: dict[str, Any] = {"framework": FRAMEWORK, "source": "agent", "tool": tool}
@@ -53,15 +58,13 @@ def tool_action(ctx: Any, session: str) -> Action:
         # A handoff's name is the recipient (DESIGN §2); which delegation tool is in metadata.
         recipient = args.get("coworker")
         meta["delegation"] = DELEGATION_TOOLS[tool]
-        return Action(
-            kind="handoff",
-            agent=agent_name(ctx.agent),
-            name=str(recipient) if recipient else tool,
-            args=args,
-            content=str(args.get("task") or args.get("question") or "") or None,
-            session=session,
-            metadata=meta,
-        )
+        sender, name = agent_name(ctx.agent), str(recipient) if recipient else tool
+        content = str(args.get("task") or args.get("question") or "") or None
+        if signer is not None:
+            signed = signer.sign(sender=sender, recipient=name, content=content if content is not None else args)
+            meta["signature"] = dict(signed["signature"])
+        return Action(kind="handoff", agent=sender, name=name, args=args, content=content,
+                      session=session, metadata=meta)
     return Action(kind="tool_call", agent=agent_name(ctx.agent), name=tool, args=args,
                   session=session, metadata=meta)
 

@@ -18,14 +18,25 @@ import threading
 from typing import Any, Callable, Optional, Union
 
 from lictor import Action, Approval, Decision
+from lictor.protections.human_trust import approval_summary
 
-__all__ = ["Approver", "console_approver", "ask"]
+__all__ = ["Approver", "approval_text", "console_approver", "ask"]
 
 Approver = Callable[[Action, Decision], Union[Approval, bool, None]]
 
 
+def approval_text(action: Action, decision: Decision) -> str:
+    """What a human approver should read (ASI09): built by
+    :func:`lictor.protections.human_trust.approval_summary` from the action and the decision
+    only — what would run, each argument (secrets masked), why it was flagged, the rules and the
+    OWASP risks; arguments in which the agent argues for its own call (``reason``,
+    ``justification``, ...) are listed apart, labelled unverified."""
+    return str(approval_summary(action, decision)["text"])
+
+
 def console_approver(action: Action, decision: Decision) -> Approval:
-    """The default approver: asks on the console (``y`` approves, anything else refuses)."""
+    """The default approver: shows :func:`approval_text` on the console and asks (``y``
+    approves, anything else refuses)."""
     pause = resume = None
     try:  # CrewAI's live console output would draw over the question
         from crewai.events.event_listener import event_listener
@@ -37,9 +48,7 @@ def console_approver(action: Action, decision: Decision) -> Approval:
     if pause:
         pause()
     try:
-        print(f"\n[lictor] approval needed: {action.agent} wants {action.kind} {action.name!r}")
-        print(f"[lictor] arguments: {action.args}")
-        print(f"[lictor] why: {'; '.join(decision.reasons) or 'policy requires approval'}")
+        print(f"\n[lictor] approval needed\n{approval_text(action, decision)}")
         answer = input("[lictor] approve? [y/N] ").strip().lower()
     finally:
         if resume:

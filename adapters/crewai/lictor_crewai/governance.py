@@ -62,8 +62,9 @@ class Governance:
     """
 
     def __init__(self, gov: Governor, scope: Scope, approver: Approver,
-                 approval_timeout: Optional[float]) -> None:
+                 approval_timeout: Optional[float], signer: Any = None) -> None:
         self.gov = gov
+        self.signer = signer  # ASI07: signs delegations (see actions.tool_action)
         self.scope = scope
         self.approver = approver
         self.approval_timeout = approval_timeout
@@ -170,7 +171,7 @@ class Governance:
         try:
             session = self.scope.session(ctx)
             self._check_halted(session)
-            action = tool_action(ctx, session)
+            action = tool_action(ctx, session, self.signer)
             what = f"{action.kind} {action.name!r}"
             d = self._settle(self.gov.check(action))
             if d.blocked:
