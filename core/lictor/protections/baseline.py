@@ -209,6 +209,8 @@ class BaselinePlugin:
                 if jt not in a["types"]:
                     a["types"].append(jt)
                 a["max_len"] = max(a["max_len"], _size(v))
+        if self._fast:  # a profile changed: scoring must not use what was compiled from the old one
+            self._fast.clear()
         self._since_save += 1
         if self._path is not None and self._since_save >= self._save_every:
             self.save()
@@ -235,20 +237,24 @@ class BaselinePlugin:
 
     # -- scoring ----------------------------------------------------------------------------
     def _compiled(self, agent: str, kind: str, name: str) -> Any:
-        """(profile, kinds, tool args {name: (types, max_len)} or None) for scoring, cached."""
+        """(profile, kinds, tool args {name: (types, max_len)} or None, rate limit) for scoring,
+        cached per (agent, kind, name). Profiles change only while learning, and a Governor that
+        learns never scores; ``configure`` starts a new cache."""
         key = (agent, kind, name)
         c = self._fast.get(key)
         if c is None:
             prof = self.model["agents"].get(agent)
             if prof is None:
-                c = (None, None, None)
+                c = (None, None, None, 0.0)
             else:
                 t = prof["tools"].get(f"{kind}:{name}") if name else None
                 args = None if t is None else {
                     k: (frozenset(pt for pt, jt in _TYPE_OF.items() if jt in a["types"]), max(64, 4 * a["max_len"]),
                         frozenset(a["types"]), a["max_len"])
                     for k, a in t["args"].items()}
-                c = (prof, frozenset(prof["kinds"]), args)
+                # more than min_rate actions a minute and more than rate_factor x the busiest minute
+                limit = max(self._min_rate, prof["max_rate"] * self._rate_factor)
+                c = (prof, frozenset(prof["kinds"]), args, limit)
             if len(self._fast) > 65_536:
                 self._fast.clear()
             self._fast[key] = c
@@ -256,42 +262,78 @@ class BaselinePlugin:
 
     def score(self, action: Action, now: float) -> tuple[float, list[str]]:
         """The departure score of ``action`` from its agent's profile, with the evidence."""
-        prof, kinds, known = self._compiled(action.agent, action.kind, action.name)
+        score, notes = self._assess(action, now)
+        if score < 0:
+            return score, [f"no baseline for agent '{action.agent}'"]
+        return score, self._evidence(action, notes)
+
+    def _assess(self, action: Action, now: float) -> tuple[float, Optional[list[tuple[Any, ...]]]]:
+        """The departure score and what made it up, as ``(weight key, details...)`` tuples that
+        :meth:`_evidence` turns into text only when a vote needs them (most scores stay below
+        every threshold, and formatting is most of the cost). -1.0 for an unknown agent."""
+        agent, kind, name = action.agent, action.kind, action.name
+        prof, kinds, known, limit = self._compiled(agent, kind, name)
         if prof is None:
-            return -1.0, [f"no baseline for agent '{action.agent}'"]
-        w = self._weights
-        score = 0.0
-        evidence: list[str] = []
-        if action.kind not in kinds:
-            score += w["unknown_kind"]
-            evidence.append(f"first {action.kind} of this agent (+{w['unknown_kind']:g})")
-        if action.name:
+            return -1.0, None
+        notes: list[tuple[Any, ...]] = []
+        if kind not in kinds:
+            notes.append(("unknown_kind",))
+        if name:
             if known is None:
-                score += w["unknown_tool"]
-                evidence.append(f"unknown {action.kind} '{action.name}' (+{w['unknown_tool']:g})")
+                notes.append(("unknown_tool",))
             else:
                 for k, v in action.args.items():
                     a = known.get(k)
                     if a is None:
-                        score += w["new_arg"]
-                        evidence.append(f"new argument '{k}' (+{w['new_arg']:g})")
+                        notes.append(("new_arg", k))
                         continue
                     tv = type(v)
                     if tv not in a[0]:
                         jt = _json_type(v)
                         if jt not in a[2]:
-                            score += w["arg_type"]
-                            evidence.append(f"argument '{k}' is {jt}, was {'/'.join(sorted(a[2]))} (+{w['arg_type']:g})")
+                            notes.append(("arg_type", k, jt, a[2]))
                     if (tv is str or tv is list or tv is dict or tv is tuple) and len(v) > a[1]:
-                        score += w["arg_length"]
-                        evidence.append(f"argument '{k}' has size {len(v)}, was at most {a[3]} (+{w['arg_length']:g})")
-        rate = self._rates.count(action.agent, now, True)
-        if rate > self._min_rate:
-            limit = max(self._min_rate, prof["max_rate"] * self._rate_factor)
-            if rate > limit:
-                score += w["rate"]
-                evidence.append(f"{rate} actions this minute, baseline at most {prof['max_rate']} (+{w['rate']:g})")
-        return min(score, 1.0), evidence
+                        notes.append(("arg_length", k, len(v), a[3]))
+        # _Rates.count(agent, now, True), inlined: this runs on every action
+        minute = int(now // _RATE_WINDOW)
+        rates = self._rates._b
+        b = rates.get(agent)
+        if b is None:
+            if len(rates) > 65_536:
+                rates.clear()
+            b = rates[agent] = [minute, 1]
+        elif b[0] != minute:
+            b[0], b[1] = minute, 1
+        else:
+            b[1] += 1
+        if b[1] > limit:  # limit >= min_rate
+            notes.append(("rate", b[1], prof["max_rate"]))
+        if not notes:
+            return 0.0, None
+        w = self._weights
+        score = 0.0
+        for n in notes:
+            score += w[n[0]]
+        return (score if score < 1.0 else 1.0), notes
+
+    def _evidence(self, action: Action, notes: Optional[list[tuple[Any, ...]]]) -> list[str]:
+        out: list[str] = []
+        w = self._weights
+        for n in notes or ():
+            what = n[0]
+            if what == "unknown_kind":
+                out.append(f"first {action.kind} of this agent (+{w[what]:g})")
+            elif what == "unknown_tool":
+                out.append(f"unknown {action.kind} '{action.name}' (+{w[what]:g})")
+            elif what == "new_arg":
+                out.append(f"new argument '{n[1]}' (+{w[what]:g})")
+            elif what == "arg_type":
+                out.append(f"argument '{n[1]}' is {n[2]}, was {'/'.join(sorted(n[3]))} (+{w[what]:g})")
+            elif what == "arg_length":
+                out.append(f"argument '{n[1]}' has size {n[2]}, was at most {n[3]} (+{w[what]:g})")
+            else:
+                out.append(f"{n[1]} actions this minute, baseline at most {n[2]} (+{w[what]:g})")
+        return out
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
@@ -302,17 +344,21 @@ class BaselinePlugin:
             with self._lock:
                 self._learn(action, now)
             return None
-        score, evidence = self.score(action, now)
+        score, notes = self._assess(action, now)
         if score < 0:
             if self._unknown_agent == "allow":
                 return None
+            evidence = [f"no baseline for agent '{action.agent}'"]
             why = f"baseline: {evidence[0]} (unknown_agent: {self._unknown_agent})"
             d = (Decision.deny(why, rule_id="baseline", risks=self.risks) if self._unknown_agent == "deny"
                  else Decision.approve(why, rule_id="baseline", risks=self.risks))
             object.__setattr__(d, "evidence", tuple(evidence))
             return d
+        if notes is None:
+            return None
         for threshold, effect in self._thresholds:
             if score >= threshold:
+                evidence = self._evidence(action, notes)
                 why = f"baseline: departure score {score:.2f} >= {threshold:g} ({'; '.join(evidence)})"
                 d = (Decision.deny(why, rule_id="baseline", risks=self.risks) if effect == "deny"
                      else Decision.approve(why, rule_id="baseline", risks=self.risks))

@@ -1,0 +1,98 @@
+"""The protections' fast paths and caches give the answers the plain code gives, and a change
+that must be seen (a learned profile, a new minute, ...) is seen through every cache."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+import lictor
+from lictor.protections import secret_scan
+
+# -- secrets: the pre-scan filter ------------------------------------------------------------
+
+_REF_RUN = re.compile(r"[A-Za-z0-9+/_\-]{16}")
+_REF_WORDS = re.compile(r"key|secret|token|passw|pwd|bearer|private")
+
+
+def _reference_candidate(text: str) -> bool:
+    """The filter as first written: three regular-expression tests."""
+    if len(text) < 8:
+        return False
+    if _REF_RUN.search(text) is not None:
+        return True
+    if "@" in text and "://" in text:
+        return True
+    return _REF_WORDS.search(text.lower()) is not None
+
+
+def _random_texts(n: int) -> list[str]:
+    rnd = random.Random(11)
+    pieces = ["key", "KEY", "Secret", "tOkEn", "passw", "PWD", "bearer", "Private", "@", "://", " ", "-", "_", "+",
+              "/", ".", "=", ",", "a", "Z", "9", "x" * 7, "y" * 15, "Ab3" * 5, "ſecret", "\u212aey", "é", "İ",
+              "\u00a0", "😀", "\n", "sk_live_", "AKIA", "ghp_"]
+    out = []
+    for _ in range(n):
+        out.append("".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 12))))
+    return out
+
+
+def test_candidate_filter_agrees_with_the_regular_expressions() -> None:
+    texts = _random_texts(5000) + ["customer asked for a refund", "4111 1111 1111 1111", "a" * 16, "a" * 15 + " b",
+                                   "x" * 600, "x" * 600 + " API_KEY", "see https://u:p@host/", "\u212aEY=1234567890"]
+    for t in texts:
+        want = _reference_candidate(t)
+        assert secret_scan._candidate(t) is want, t
+        assert secret_scan._candidate(t) is want, t  # second time: from the cache when negative
+
+
+def test_candidate_cache_keeps_only_short_negatives_and_stays_bounded() -> None:
+    secret_scan._CLEAN.clear()
+    secret = "api_key=" + "Zq8" * 8
+    assert secret_scan._candidate(secret) and secret not in secret_scan._CLEAN
+    long_clean = "plain words " * 60
+    assert not secret_scan._candidate(long_clean) and long_clean not in secret_scan._CLEAN
+    for i in range(secret_scan._CLEAN_MAX + 10):
+        secret_scan._candidate(f"note number {i}")
+    assert len(secret_scan._CLEAN) <= secret_scan._CLEAN_MAX
+    # a value seen clean is still judged with the others: a secret next to it is found
+    gov = lictor.Governor.from_dict({"protections": {"secrets": {}}}, load_entrypoints=False)
+    a = lictor.Action(kind="tool_call", agent="a", name="t", args={"note": "note number 3", "k": secret})
+    assert gov.check(a).verdict == "deny"
+
+
+# -- baseline: compiled profiles --------------------------------------------------------------
+
+def _act(name: str, **args: Any) -> lictor.Action:
+    return lictor.Action(kind="tool_call", agent="support-1", name=name, args=args or {"order_id": "A-1"})
+
+
+def test_baseline_score_sees_what_was_learned_after_it_was_compiled(make_gov, tmp_path) -> None:
+    gov = make_gov({"protections": {"baseline": {"path": str(tmp_path / "b.json"), "learn": True}}})
+    plugin = gov.pm.get_plugin("baseline")
+    gov.check(_act("lookup_order"))
+    now = gov.ctx.clock()
+    score, evidence = plugin.score(_act("send_reply", text="hi"), now)
+    assert score > 0 and any("unknown tool_call 'send_reply'" in e for e in evidence)
+    gov.check(_act("send_reply", text="hi"))  # learned now: the compiled profile must be dropped
+    score, evidence = plugin.score(_act("send_reply", text="hi"), now)
+    assert not any("unknown" in e for e in evidence)
+
+
+def test_baseline_evidence_only_when_a_threshold_is_reached(make_gov, tmp_path, clock) -> None:
+    path = tmp_path / "b.json"
+    learner = make_gov({"mode": "monitor", "protections": {"baseline": {"path": str(path)}}})
+    for i in range(3):
+        learner.check(_act("lookup_order", order_id=str(i)))
+    learner.close()
+    clock.advance(3600)
+    gov = make_gov({"protections": {"baseline": {"path": str(path), "min_rate": 2, "thresholds": {"approve": 0.5}}}})
+    # limit: max(min_rate 2, 2 x 3) = 6 a minute. The rate note alone (0.4) stays below 0.5: no
+    # vote; with a new argument (+0.3) the threshold is reached and the evidence names both.
+    assert [gov.check(_act("lookup_order", order_id="x")).verdict for _ in range(7)] == ["allow"] * 7
+    d = gov.check(_act("lookup_order", order_id="x", extra="y"))
+    assert d.verdict == "approve"
+    assert d.evidence == ("new argument 'extra' (+0.3)", "8 actions this minute, baseline at most 3 (+0.4)")
+    clock.advance(60)  # a new calendar minute: the count starts again
+    assert gov.check(_act("lookup_order", order_id="x", extra="y")).verdict == "allow"
