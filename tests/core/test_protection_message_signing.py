@@ -120,3 +120,20 @@ def test_key_is_never_in_errors_or_reprs(make_gov, monkeypatch) -> None:
     with pytest.raises(lictor.PolicyError, match="LICTOR_TEST_MISSING is not set"):
         make_gov({"protections": {"message_signing": {"key_env": "LICTOR_TEST_MISSING"}}})
     assert KEY not in repr(MessageSigner(KEY))
+
+
+def test_signature_is_checked_before_other_plugins_rewrite_the_content(monkeypatch) -> None:
+    # `secrets` redacts the token in the text; the signature covers what the sender wrote.
+    monkeypatch.setenv("LICTOR_TEST_SIGNING_KEY_ORDER", "k" * 32)
+    from lictor.protections.message_signing import MessageSigner
+
+    gov = lictor.Governor.from_dict({"protections": {
+        "message_signing": {"key_env": "LICTOR_TEST_SIGNING_KEY_ORDER"},
+        "secrets": {},
+    }}, load_entrypoints=False)
+    text = "use token ghp_abcdefghijklmnopqrstuvwxyz0123456789 for the deploy"
+    meta = MessageSigner("k" * 32).sign(sender="planner", recipient="executor", content=text)
+    d = gov.check(lictor.Action(kind="message", agent="planner", name="executor", content=text, metadata=meta))
+    assert "message_signing" not in d.rule_ids, d.reasons
+    assert d.verdict in ("redact", "deny") and "secrets" in " ".join(d.rule_ids + d.plugins)
+    gov.close()

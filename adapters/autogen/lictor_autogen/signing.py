@@ -24,11 +24,11 @@ replayed ones. Without a ``message_signing`` section the signature is carried bu
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Mapping, Optional
 
 import lictor
 from lictor.protections.message_signing import MessageSigner
+from lictor.protections.message_signing import resolve_signer as _resolve_signer
 
 __all__ = ["MessageSigner", "SIGNATURE_KEY", "resolve_signer", "read_signature", "signature_text"]
 
@@ -37,22 +37,8 @@ SIGNATURE_KEY = "lictor_signature"
 
 
 def resolve_signer(gov: lictor.Governor, signer: Optional[MessageSigner]) -> Optional[MessageSigner]:
-    """The signer to use: the one given, else one keyed like the policy's ``message_signing``
-    section (``key_env``), else None (messages are not signed).
-
-    Reading the same environment variable as the protection means a policy with
-    ``message_signing`` on needs no extra argument to ``govern()``.
-    """
-    if signer is not None:
-        if not callable(getattr(signer, "sign", None)):
-            raise TypeError(f"signer must be a lictor MessageSigner, got {type(signer).__name__}")
-        return signer
-    section = gov.policy.section("message_signing")
-    if not isinstance(section, Mapping):
-        return None
-    env = section.get("key_env")
-    key = os.environ.get(env) if isinstance(env, str) else None
-    return MessageSigner(key) if key else None
+    """The signer given, else one keyed like the policy's ``message_signing.key_env``, else None."""
+    return _resolve_signer(gov, signer)
 
 
 def sign(signer: MessageSigner, sender: str, recipient: str, content: Any) -> dict[str, Any]:

@@ -19,11 +19,11 @@ proves that the call went through the adapter.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping, Optional
 
 from lictor import Governor
 from lictor.protections.message_signing import MessageSigner
+from lictor.protections.message_signing import resolve_signer as _resolve_signer
 
 __all__ = ["MessageSigner", "SIGNATURES_KEY", "resolve_signer", "sign"]
 
@@ -33,16 +33,7 @@ SIGNATURES_KEY = "lictor_signatures"
 
 def resolve_signer(gov: Governor, signer: Optional[MessageSigner]) -> Optional[MessageSigner]:
     """The signer given, else one keyed like the policy's ``message_signing.key_env``, else None."""
-    if signer is not None:
-        if not callable(getattr(signer, "sign", None)):
-            raise TypeError(f"signer must be a lictor MessageSigner, got {type(signer).__name__}")
-        return signer
-    section = gov.policy.section("message_signing")
-    if not isinstance(section, Mapping):
-        return None
-    env = section.get("key_env")
-    key = os.environ.get(env) if isinstance(env, str) else None
-    return MessageSigner(key) if key else None
+    return _resolve_signer(gov, signer)
 
 
 def sign(signer: MessageSigner, sender: str, recipient: str, args: Mapping[str, Any]) -> dict[str, Any]:

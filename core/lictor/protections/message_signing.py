@@ -37,7 +37,7 @@ from ..hookspecs import hookimpl
 from ..models import Action, Decision
 from ._section import Section, glob_matcher
 
-__all__ = ["MessageSigner", "MessageSigningPlugin", "canonical_content", "VERSION"]
+__all__ = ["MessageSigner", "MessageSigningPlugin", "canonical_content", "resolve_signer", "VERSION"]
 
 VERSION = "lictor-msg/1"
 _MIN_KEY_BYTES = 16
@@ -185,7 +185,9 @@ class MessageSigningPlugin:
             return Decision.approve(reason, rule_id="message_signing", risks=self.risks)
         return Decision.deny(reason, rule_id="message_signing", risks=self.risks)
 
-    @hookimpl
+    # tryfirst: the signature covers what the sender wrote, so it is checked before any other
+    # plugin rewrites the content (a redaction by `secrets` would otherwise read as tampering).
+    @hookimpl(tryfirst=True)
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:
             return None
@@ -227,3 +229,22 @@ class MessageSigningPlugin:
                 _, evicted_ts = cache.popitem(last=False)
                 self._floor = max(self._floor, evicted_ts)
         return None
+
+
+def resolve_signer(gov: Any, signer: Optional["MessageSigner"] = None) -> Optional["MessageSigner"]:
+    """The signer an adapter should use: ``signer`` when given, else one keyed from the
+    environment variable the policy's ``message_signing.key_env`` names, else None (the policy
+    does not verify signatures, so messages go unsigned).
+
+    Adapters call this so that a policy with ``message_signing`` on needs no extra argument.
+    """
+    if signer is not None:
+        if not callable(getattr(signer, "sign", None)):
+            raise TypeError(f"signer must be a lictor MessageSigner, got {type(signer).__name__}")
+        return signer
+    section = gov.policy.section("message_signing")
+    if not isinstance(section, Mapping):
+        return None
+    env = section.get("key_env")
+    key = os.environ.get(env) if isinstance(env, str) else None
+    return MessageSigner(key) if key else None
