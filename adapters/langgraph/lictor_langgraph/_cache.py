@@ -12,9 +12,12 @@ extra ``approve`` record); the human's answer is still recorded exactly once.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
-from typing import Hashable, Optional
+from typing import Any, Hashable, Optional
+
+import orjson
 
 from lictor import Decision
 
@@ -64,3 +67,12 @@ class DecisionCache:
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+def args_fingerprint(args: Any) -> str:
+    """A stable digest of a tool call's arguments (canonical JSON; repr for what JSON cannot hold)."""
+    try:
+        raw = orjson.dumps(args, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        raw = repr(args).encode("utf-8", "replace")
+    return hashlib.sha256(raw).hexdigest()

@@ -34,7 +34,7 @@ from langgraph.types import Command, interrupt
 
 from lictor import Action, Decision, Governor, PolicyViolation
 
-from ._cache import CallRecord, DecisionCache
+from ._cache import CallRecord, DecisionCache, args_fingerprint
 from ._context import Resolver, RunIdentity, current_config, identity_from_config
 from .approval import approval_request, parse_answer
 from .signing import SIGNATURES_KEY, MessageSigner, resolve_signer, sign
@@ -179,7 +179,10 @@ class LictorMiddleware(AgentMiddleware):
                      signature: Optional[dict[str, Any]] = None) -> CallRecord:
         """The (cached) decision about one tool call; decided once per (session, call id)."""
         call_id = tool_call.get("id")
-        key = (ident.session, call_id) if ident.session is not None and call_id else None
+        # The arguments are part of the key: a call whose arguments changed after it was decided
+        # (by another middleware, between the model step and the tool node) is decided afresh.
+        key = (ident.session, call_id, tool_call.get("name"), args_fingerprint(tool_call.get("args"))) \
+            if ident.session is not None and call_id else None
         rec = self._cache.get(key)
         if rec is None:
             if signature is None:
