@@ -132,6 +132,11 @@ class BudgetsPlugin:
         self._tokens: Optional[dict[str, Any]] = None
         self._token_sums: Optional[SlidingSums] = None
         self._state: Any = None
+        self._calls_on: frozenset[str] = frozenset()
+        self._calls_session: Optional[int] = None
+        self._calls_agent: Optional[int] = None
+        self._calls_window = 0.0
+        self._tokens_on: frozenset[str] = frozenset()
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
@@ -170,6 +175,14 @@ class BudgetsPlugin:
         sec.done(("spend", "calls", "tokens"))
         sec.raise_problems()
         self._spend_cache = {}
+        # what the hot path reads, unpacked once
+        c = self._calls
+        self._calls_on = c["on"] if c is not None else frozenset()
+        if c is not None:
+            self._calls_session = c["per_session"]
+            self._calls_agent = c["per_agent"]
+            self._calls_window = c["window"]
+        self._tokens_on = self._tokens["on"] if self._tokens is not None else frozenset()
 
     @staticmethod
     def _limits(sec: Section, key: str, integer: bool) -> Optional[dict[str, Any]]:
@@ -207,25 +220,35 @@ class BudgetsPlugin:
         if not self.active:
             return None
         now = ctx.clock()
-        session = action.session
-        spends = self._spends_for(action.name) if self._spend and action.kind == "tool_call" else ()
+        kind = action.kind
+        spends: tuple[_Spend, ...] = ()
+        if self._spend and kind == "tool_call":
+            spends = self._spend_cache.get(action.name)  # type: ignore[assignment]
+            if spends is None:
+                spends = self._spends_for(action.name)
         tokens = None
-        if self._tokens is not None and action.kind in self._tokens["on"] and action.metadata:
-            tokens = token_count(action.metadata.get("tokens"))
+        if kind in self._tokens_on:
+            md = action.metadata
+            if md:
+                raw = md.get("tokens")
+                if raw is not None:  # token_count(None) is None
+                    tokens = token_count(raw)
         if spends or tokens is not None:
             with self._lock:
                 vote = self._sums(action, spends, tokens, now)
             if vote is not None:
                 return vote
-        calls = self._calls
-        if calls is not None and action.kind in calls["on"]:
+        if kind in self._calls_on:
+            calls = self._calls
+            assert calls is not None
             state = self._state
-            if calls["per_session"] is not None and session is not None:
-                if not state.hit(f"budgets:calls:session:{session}", calls["per_session"], calls["window"], now):
+            session = action.session
+            if self._calls_session is not None and session is not None:
+                if not state.hit(f"budgets:calls:session:{session}", self._calls_session, self._calls_window, now):
                     return self._vote(calls["effect"], f"call budget of session '{session}' used up "
                                       f"({calls['per_session']} actions per {calls['window']:g}s)", "budgets.calls")
-            if calls["per_agent"] is not None:
-                if not state.hit(f"budgets:calls:agent:{action.agent}", calls["per_agent"], calls["window"], now):
+            if self._calls_agent is not None:
+                if not state.hit(f"budgets:calls:agent:{action.agent}", self._calls_agent, self._calls_window, now):
                     return self._vote(calls["effect"], f"call budget of agent '{action.agent}' used up "
                                       f"({calls['per_agent']} actions per {calls['window']:g}s)", "budgets.calls")
         return None
@@ -233,21 +256,29 @@ class BudgetsPlugin:
     def _sums(self, action: Action, spends: tuple[_Spend, ...], tokens: Optional[float], now: float) -> Optional[Decision]:
         session, agent = action.session, action.agent
         pending: list[tuple[SlidingSums, str, float]] = []
+        args = action.args
         for s in spends:
-            amount = s.amount(action.args)
-            if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount != amount:
+            amount = s.amount(args)
+            ta = type(amount)
+            if not (ta is int or ta is float) and (isinstance(amount, bool) or not isinstance(amount, (int, float))) \
+                    or amount != amount:
                 return self._vote("deny", f"{s.label}: argument '{s.amount_path}' is missing or not a number "
                                   f"({amount!r}); denied (fail closed)", "budgets.spend")
             if amount < 0:
                 return self._vote("deny", f"{s.label}: negative amount {amount!r} refused", "budgets.spend")
-            for scope, key, limit in (("session", session, s.per_session), ("agent", agent, s.per_agent)):
-                if limit is None or key is None:
-                    continue
-                k = f"{scope}:{key}"
+            if s.per_session is not None and session is not None:
+                k = "session:" + session
                 used = s.sums.total(k, now)
-                if used + amount > limit:
-                    return self._vote(s.effect, f"{s.label}: {scope} '{key}' would spend {used + amount:g} "
-                                      f"of a budget of {limit:g}", "budgets.spend")
+                if used + amount > s.per_session:
+                    return self._vote(s.effect, f"{s.label}: session '{session}' would spend {used + amount:g} "
+                                      f"of a budget of {s.per_session:g}", "budgets.spend")
+                pending.append((s.sums, k, amount))
+            if s.per_agent is not None:
+                k = "agent:" + agent
+                used = s.sums.total(k, now)
+                if used + amount > s.per_agent:
+                    return self._vote(s.effect, f"{s.label}: agent '{agent}' would spend {used + amount:g} "
+                                      f"of a budget of {s.per_agent:g}", "budgets.spend")
                 pending.append((s.sums, k, amount))
         if tokens is not None:
             t = self._tokens

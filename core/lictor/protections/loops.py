@@ -24,14 +24,18 @@ __all__ = ["LoopsPlugin", "call_digest"]
 _OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
+_dumps = orjson.dumps
+_blake2b = hashlib.blake2b
+
+
 def call_digest(action: Action) -> str:
     """A short digest of what the action does: kind, name, arguments and content."""
     try:
-        body = orjson.dumps([action.kind, action.name, action.args, action.content], option=_OPTS)
+        body = _dumps([action.kind, action.name, action.args, action.content], option=_OPTS)
     except (TypeError, orjson.JSONEncodeError):
         body = repr((action.kind, action.name, sorted(action.args.items(), key=lambda kv: str(kv[0])),
                      action.content)).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(body, digest_size=12).hexdigest()
+    return _blake2b(body, digest_size=12).hexdigest()
 
 
 class LoopsPlugin:
@@ -46,7 +50,7 @@ class LoopsPlugin:
         self._max = 3
         self._window = 600.0
         self._kinds: frozenset[str] = frozenset()
-        self._ignore: Callable[[str], bool] = lambda n: False
+        self._ignore: Optional[Callable[[str], bool]] = None
         self._effect = "deny"
         self._state: Any = None
 
@@ -61,7 +65,7 @@ class LoopsPlugin:
         self._window = sec.duration("window", "10m")
         self._kinds = sec.kinds("on", ("tool_call", "handoff", "message", "code_exec"))
         ignore = sec.strings("ignore_tools", ())
-        self._ignore = glob_matcher(ignore) if ignore else (lambda n: False)
+        self._ignore = glob_matcher(ignore) if ignore else None
         self._effect = sec.effect()
         sec.done(("max_repeats", "window", "on", "ignore_tools", "effect"))
         sec.raise_problems()
@@ -69,10 +73,15 @@ class LoopsPlugin:
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
-        if not self.active or action.kind not in self._kinds or self._ignore(action.name):
+        if not self.active or action.kind not in self._kinds:
             return None
-        scope = f"s:{action.session}" if action.session is not None else f"a:{action.agent}"
-        key = f"loops:{scope}:{call_digest(action)}"
+        if self._ignore is not None and self._ignore(action.name):
+            return None
+        session = action.session
+        if session is not None:
+            key = f"loops:s:{session}:{call_digest(action)}"
+        else:
+            key = f"loops:a:{action.agent}:{call_digest(action)}"
         if self._state.hit(key, self._max, self._window, ctx.clock()):
             return None
         why = (f"loop: {action.kind} '{action.name}' with the same arguments was already made {self._max} "
