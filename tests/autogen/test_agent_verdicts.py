@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import lictor
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import ToolCallExecutionEvent
 from lictor_autogen import govern

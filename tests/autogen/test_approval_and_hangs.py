@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import lictor
-import pytest
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import ToolCallExecutionEvent
 from autogen_core import CancellationToken

@@ -7,7 +7,7 @@ import pytest
 import lictor
 from lictor.protections.human_trust import approval_summary
 
-from protection_helpers import gov, tool
+from protection_helpers import gov
 
 POLICY = {"human_trust": {"allow_domains": ["*.mybank.com", "mybank.com"], "effect": "deny"}}
 

@@ -7,7 +7,7 @@ import pytest
 import lictor
 from lictor.protections.pii import find_pii, iban_ok, luhn_ok
 
-from protection_helpers import gov, text, tool
+from protection_helpers import gov, tool
 
 CRM_ROW = {
     "customer": "Jane Roe",

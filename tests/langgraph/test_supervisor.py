@@ -3,7 +3,6 @@ are ``handoff`` actions; each agent is governed under its own name."""
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 from langchain.agents import create_agent

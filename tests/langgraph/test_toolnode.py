@@ -7,11 +7,10 @@ from typing import Any
 import pytest
 from langchain_core.messages import ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.types import Command
 
-import lictor
 from lictor_langgraph import LictorMiddleware, RunHalted, govern, governed_tool_node, tool_wrappers
 
 from conftest import MODES, RAN, TOOLS, ask, call, drive, model, says

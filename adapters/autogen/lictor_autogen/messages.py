@@ -20,7 +20,6 @@ import logging
 from collections import OrderedDict
 from typing import Any, Optional
 
-import lictor
 from autogen_agentchat.messages import BaseChatMessage, BaseTextChatMessage, HandoffMessage, TextMessage
 from autogen_core import AgentId, DefaultInterventionHandler, DropMessage, MessageContext
 

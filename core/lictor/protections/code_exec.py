@@ -30,7 +30,6 @@ What is found is reported by category; the policy allows categories by name:
 from __future__ import annotations
 
 import ast
-import fnmatch
 import posixpath
 import re
 import shlex
