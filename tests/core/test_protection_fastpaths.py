@@ -96,3 +96,61 @@ def test_baseline_evidence_only_when_a_threshold_is_reached(make_gov, tmp_path, 
     assert d.evidence == ("new argument 'extra' (+0.3)", "8 actions this minute, baseline at most 3 (+0.4)")
     clock.advance(60)  # a new calendar minute: the count starts again
     assert gov.check(_act("lookup_order", order_id="x", extra="y")).verdict == "allow"
+
+
+# -- tool_access: fused leaf validators and the (agent, tool) cache -----------------------------
+
+LEAVES: list[dict[str, Any]] = [
+    {"type": "number", "minimum": 0, "maximum": 100_000},
+    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 10.5},
+    {"type": "integer", "minimum": -3, "maximum": 2**53 + 1},
+    {"type": "number", "maximum": 2**53 + 1, "description": "a bound that float() rounds"},
+    {"type": "integer"},
+    {"type": "number"},
+    {"type": "string", "maxLength": 8},
+    {"type": "string", "minLength": 2, "maxLength": 4},
+    {"type": "string"},
+    {"minimum": 1},
+    {"type": ["string", "null"], "maxLength": 3},
+]
+VALUES: list[Any] = [0, 1, -1, 5, 10, 10.5, 11, 100_000, 100_001, -0.0, 2.0, 2.5, float("nan"), float("inf"),
+                     -float("inf"), True, False, None, "", "a", "ab", "abcd", "abcde", "x" * 9, [1], {"a": 1},
+                     2**53, 2**53 + 1, 2**53 + 2, 10**400, (1,)]
+
+
+def test_fused_validators_give_the_plain_validators_answers(monkeypatch) -> None:
+    from lictor.protections import tool_access
+    from lictor.protections._section import Section
+
+    def compile_all(schema: dict[str, Any]) -> Any:
+        return tool_access.compile_schema(Section(None, "tool_access", schema), "x")
+
+    fused = [compile_all(leaf) for leaf in LEAVES] + [compile_all({"properties": {"a": leaf}}) for leaf in LEAVES]
+    monkeypatch.setattr(tool_access, "_with_fast_accept", lambda spec, slow: slow)
+    plain = [compile_all(leaf) for leaf in LEAVES] + [compile_all({"properties": {"a": leaf}}) for leaf in LEAVES]
+    n = len(LEAVES)
+    for i, (f, p) in enumerate(zip(fused, plain)):
+        for v in VALUES:
+            arg = v if i < n else {"a": v}
+            assert f(arg) == p(arg), (LEAVES[i % n], v)
+
+
+def test_tool_access_cache_still_sees_metadata_roles(make_gov) -> None:
+    gov = make_gov({"protections": {"tool_access": {
+        "agents": {"bot-*": {"allow": ["read_*"]}},
+        "roles": {"auditor": {"allow": ["export_ledger"]}},
+        "args": {"export_ledger": {"properties": {"year": {"type": "integer", "minimum": 2000}},
+                                   "require": "'auditor' in agent_roles"}}}}})
+
+    def check(roles: Any = None, **args: Any) -> str:
+        md = {"roles": roles} if roles is not None else {}
+        return gov.check(lictor.Action(kind="tool_call", agent="bot-1", name="export_ledger", args=args,
+                                       metadata=md)).verdict
+
+    for _ in range(2):  # the second round answers from the caches
+        assert check(year=2024) == "deny"
+        assert check(roles=["auditor"], year=2024) == "allow"
+        assert check(roles=["auditor"], year=1999) == "deny"
+        assert check(roles="auditor", year=2024) == "allow"
+        assert check(roles=[], year=2024) == "deny"
+        assert gov.check(lictor.Action(kind="tool_call", agent="bot-1", name="read_x")).verdict == "allow"

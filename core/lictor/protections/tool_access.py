@@ -302,17 +302,77 @@ def compile_schema(sec: Section, where: str = "") -> Validator:
     if not checks:
         return lambda v: None
     if len(checks) == 1:
-        return checks[0]
-    frozen = tuple(checks)
+        slow = checks[0]
+    else:
+        frozen = tuple(checks)
 
-    def check_all(v: Any) -> Optional[str]:
-        for c in frozen:
-            p = c(v)
-            if p:
-                return p
-        return None
+        def check_all(v: Any) -> Optional[str]:
+            for c in frozen:
+                p = c(v)
+                if p:
+                    return p
+            return None
 
-    return check_all
+        slow = check_all
+    return _with_fast_accept(sec.data, slow)
+
+
+_LEAF_KEYS = frozenset(("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+                        "maxLength", "description"))
+_INF = float("inf")
+
+
+def _with_fast_accept(spec: Any, slow: Validator) -> Validator:
+    """``slow`` behind a one-call test that accepts the common valid values of the common leaf
+    shapes (a number within bounds, a string within lengths) without running each check.
+
+    Anything the test does not accept goes to ``slow``, which gives the answer and the message;
+    the test accepts only values every check of ``slow`` passes (so answers are unchanged).
+    """
+    try:
+        if not spec or not set(spec) <= _LEAF_KEYS:
+            return slow
+        t = spec.get("type", None)
+        num = {k: spec[k] for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in spec}
+        lens = {k: spec[k] for k in ("minLength", "maxLength") if k in spec}
+        if any(isinstance(b, bool) or not isinstance(b, (int, float)) for b in num.values()):
+            return slow
+        if any(isinstance(n, bool) or not isinstance(n, int) for n in lens.values()):
+            return slow
+    except TypeError:
+        return slow
+    if t in ("number", "integer") and not lens:
+        # float() as compile_schema's bounds do (an int bound beyond 2**53 compares as that float)
+        lo = float(num.get("minimum", -_INF))
+        hi = float(num.get("maximum", _INF))
+        xlo = float(num.get("exclusiveMinimum", -_INF))
+        xhi = float(num.get("exclusiveMaximum", _INF))
+        if t == "integer":
+            def check_int(v: Any) -> Optional[str]:
+                if type(v) is int and lo <= v <= hi and xlo < v < xhi:
+                    return None
+                return slow(v)
+
+            return check_int
+
+        def check_number(v: Any) -> Optional[str]:
+            tv = type(v)
+            if (tv is int or tv is float) and lo <= v <= hi and xlo < v < xhi:  # NaN fails these
+                return None
+            return slow(v)
+
+        return check_number
+    if t == "string" and not num:
+        mn = lens.get("minLength", 0)
+        mx = lens.get("maxLength", _INF)
+
+        def check_string(v: Any) -> Optional[str]:
+            if type(v) is str and mn <= len(v) <= mx:
+                return None
+            return slow(v)
+
+        return check_string
+    return slow
 
 
 class _ArgSpec:
@@ -337,6 +397,7 @@ class ToolAccessPlugin:
         self._effect = "deny"
         self._specs: list[tuple[Callable[[str], bool], _ArgSpec]] = []
         self._spec_cache: dict[str, tuple[_ArgSpec, ...]] = {}
+        self._fast: dict[tuple[str, str], tuple[Optional[str], tuple[_ArgSpec, ...]]] = {}
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
@@ -370,6 +431,7 @@ class ToolAccessPlugin:
         sec.done(("on", "effect", "default", "agents", "roles", "args"))
         sec.raise_problems()
         self._spec_cache = {}
+        self._fast = {}
 
     def _specs_for(self, tool: str) -> tuple[_ArgSpec, ...]:
         found = self._spec_cache.get(tool)
@@ -387,7 +449,27 @@ class ToolAccessPlugin:
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:
             return None
-        return self.judge(action, action.agent, self._roles.of(action), ctx)  # type: ignore[union-attr]
+        md = action.metadata
+        if md and md.get("roles"):
+            return self.judge(action, action.agent, self._roles.of(action), ctx)  # type: ignore[union-attr]
+        # Without metadata roles an agent's roles follow from its name, so the refusal and the
+        # argument specs are a function of (agent, tool): one lookup. Both parts are fixed
+        # until the next configure, which starts a new cache.
+        key = (action.agent, action.name)
+        hit = self._fast.get(key)
+        if hit is None:
+            agent, name = key
+            hit = (self.permissions.refusal(agent, self._roles.of_name(agent), name),  # type: ignore[union-attr]
+                   self._specs_for(name))
+            if len(self._fast) >= _CACHE_MAX:
+                self._fast.clear()
+            self._fast[key] = hit
+        why, specs = hit
+        if why is not None:
+            return self._refuse(why)
+        if not specs:
+            return None
+        return self._check_args(action, specs, None, ctx)
 
     def judges(self, action: Action) -> bool:
         """Whether this protection looks at ``action`` at all."""
@@ -398,16 +480,28 @@ class ToolAccessPlugin:
         to ask for the principal an agent acts for)."""
         why = self.permissions.refusal(agent, roles, action.name)  # type: ignore[union-attr]
         if why is not None:
-            if self._effect == "approve":
-                return Decision.approve(why, rule_id="tool_access", risks=self.risks)
-            return Decision.deny(why, rule_id="tool_access", risks=self.risks)
+            return self._refuse(why)
         specs = self._specs_for(action.name)
         if not specs:
             return None
+        return self._check_args(action, specs, roles, ctx)
+
+    def _refuse(self, why: str) -> Decision:
+        if self._effect == "approve":
+            return Decision.approve(why, rule_id="tool_access", risks=self.risks)
+        return Decision.deny(why, rule_id="tool_access", risks=self.risks)
+
+    def _check_args(self, action: Action, specs: tuple[_ArgSpec, ...], roles: Optional[tuple[str, ...]],
+                    ctx: Any) -> Optional[Decision]:
+        """The argument constraints' vote; ``roles`` None: the acting agent's, resolved only when
+        a ``require`` condition needs them."""
         worst: Optional[Decision] = None
+        args = action.args
         for s in specs:
-            problem = s.validate(action.args)
+            problem = s.validate(args)
             if problem is None and s.require is not None:
+                if roles is None:
+                    roles = self._roles.of(action)  # type: ignore[union-attr]
                 try:
                     ok = s.require.test(action, roles, ctx.clock())
                 except ConditionError as exc:
