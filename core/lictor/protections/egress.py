@@ -353,7 +353,7 @@ class EgressPlugin:
         args = action.args
         if not args:
             return None
-        budget = [_MAX_ITEMS]
+        budget: Optional[list[int]] = None  # allocated when a value needs a look
         keys = self._keys
         for k, v in args.items():
             tv = type(v)
@@ -363,6 +363,8 @@ class EgressPlugin:
                     continue
             elif tv is not dict and tv is not list and tv is not tuple:
                 continue
+            if budget is None:
+                budget = [_MAX_ITEMS]
             for t in self._targets(v, str(k).lower(), 0, budget):
                 why = self.refusal(t)
                 if why is not None:
@@ -370,7 +372,7 @@ class EgressPlugin:
                     if self._effect == "approve":
                         return Decision.approve(reason, rule_id="egress", risks=self.risks)
                     return Decision.deny(reason, rule_id="egress", risks=self.risks)
-        if budget[0] <= 0:
+        if budget is not None and budget[0] <= 0:
             return Decision.deny("egress: arguments too large to inspect; denied (fail closed)",
                                  rule_id="egress", risks=self.risks)
         return None

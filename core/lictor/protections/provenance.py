@@ -226,8 +226,8 @@ class ProvenanceProtection:
                 self.record(session_key(action), texts, True, f"{src} {action.kind}", ctx.clock())
             elif src in UNTRUSTED_SOURCES:
                 self.record(session_key(action), texts, False, f"{src} {action.kind} '{action.name}'", ctx.clock())
-        if action.kind != "tool_call" or not action.args or not self.tool(action.name):
-            return None
+        if action.kind != "tool_call" or not action.args or not self.sessions._d or not self.tool(action.name):
+            return None  # (no session has recorded anything yet: nothing can be untrusted)
         now = ctx.clock()
         key = session_key(action)
         mem = self.sessions.peek(key, now)

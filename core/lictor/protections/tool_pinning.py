@@ -35,6 +35,10 @@ LOCK_VERSION = 1
 _MAX_PINS = 100_000
 
 
+_dumps = orjson.dumps
+_SORT = orjson.OPT_SORT_KEYS
+
+
 def _canonical(name: str, description: Any, schema: Any) -> bytes:
     return orjson.dumps({"name": name, "description": description or "", "schema": schema or {}},
                         option=orjson.OPT_SORT_KEYS)
@@ -193,14 +197,17 @@ class ToolPinningPlugin:
         if locked is None and self._strict:
             return Decision.deny(f"tool '{name}' is not in the lock file (tool_pinning strict mode)",
                                  rule_id="tool_pinning", risks=self.risks)
-        spec = action.metadata.get("tool") if action.metadata else None
-        if not isinstance(spec, Mapping):
+        md = action.metadata
+        spec = md.get("tool") if md else None
+        if type(spec) is not dict and not isinstance(spec, Mapping):
             if self._require_spec:
                 return Decision.deny(f"tool '{name}' came without its definition (metadata.tool); cannot verify its pin",
                                      rule_id="tool_pinning", risks=self.risks)
             return None
         try:
-            canon = _canonical(name, spec.get("description"), spec.get("schema"))
+            # _canonical(), inlined: the one serialisation a pinned tool costs per call
+            canon = _dumps({"name": name, "description": spec.get("description") or "", "schema": spec.get("schema") or {}},
+                           option=_SORT)
         except (TypeError, orjson.JSONEncodeError) as exc:
             return Decision.deny(f"tool '{name}': definition is not JSON ({exc}); denied (fail closed)",
                                  rule_id="tool_pinning", risks=self.risks)
