@@ -81,36 +81,177 @@ _ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufef
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _DROP = {ord(c): None for c in _ZERO_WIDTH + _BIDI}
 _CONFUSABLES = {
-    # Cyrillic
+    # Cyrillic (lower case; upper case is case-folded first)
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
     "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w",
-    "ү": "y", "һ": "h", "ɡ": "g", "ո": "n", "ս": "u",
+    "ү": "y", "һ": "h", "ɡ": "g", "ո": "n", "ս": "u", "г": "r", "ӏ": "l", "ԍ": "g", "ь": "b", "п": "n",
+    "ɩ": "i", "ԃ": "d", "ԑ": "e", "ѡ": "w", "ꙇ": "i",
     # Greek
     "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ѵ": "v",
-    # Latin look-alikes NFKC keeps
-    "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "ſ": "s",
+    "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ѵ": "v", "γ": "y", "μ": "u", "ϱ": "p", "ς": "c", "ϳ": "j",
+    # Armenian
+    "օ": "o", "հ": "h", "ց": "g", "զ": "q", "ք": "p", "ս": "u", "ռ": "n", "ւ": "l",
+    # Latin letters NFKD keeps: IPA, small capitals, dotless/stroked letters
+    "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "ſ": "s", "ɑ": "a", "ɒ": "a", "ɛ": "e", "ɪ": "i", "ɾ": "r",
+    "ʀ": "r", "ʏ": "y", "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ᴊ": "j",
+    "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v",
+    "ᴡ": "w", "ᴢ": "z", "ƅ": "b", "ɗ": "d", "ƒ": "f", "ɦ": "h", "ʝ": "j", "ɭ": "l", "ɱ": "m", "ɲ": "n",
+    "ƥ": "p", "ʠ": "q", "ʂ": "s", "ƭ": "t", "ʋ": "v", "ƴ": "y", "ȥ": "z", "đ": "d", "ħ": "h", "ŧ": "t",
+    "ð": "d", "æ": "ae", "œ": "oe",
+    # typographic quotes and dashes, so that patterns need only the ASCII ones
+    "\u2019": "'", "\u2018": "'", "\u201b": "'", "\u2032": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-",
+    "\u2013": "-", "\u2014": "-",
 }
 _CONFUSE = {ord(k): v for k, v in _CONFUSABLES.items()}
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"})
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+                       "@": "a", "$": "s", "!": "i", "€": "e"})
 _LEET_WORD = re.compile(r"\b[a-z0-9]*(?:[a-z][013457]|[013457][a-z])[a-z0-9]*\b")
-_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_*|+~]){2,}[a-z](?![a-z0-9])")
-_SPACED_SEP = re.compile(r"[ .\-_*|+~]")
-_WS = re.compile(r"[ \t\f\v\u00a0]+")
+# a word that is leetspeak rather than an identifier (h264, esp32, ipv4, 4k, 2nd): digits inside it
+_LEET_STRONG = re.compile(r"(?:[a-z]+[013457]+[a-z]|[013457]+[a-z]+[013457])[a-z0-9]*")
+_LEET_PAIR = re.compile(r"[a-z][013457]|[013457][a-z]")
+_LEET_DIGITS = re.compile(r"(?<![\w.,:/-])[013457]{1,3}(?![\w.,:/%-])")
+# symbols inside a word (p@ssw0rd, $end, !gnore, @ll), never an e-mail address or a sum of money
+_LEET_SYM = re.compile(r"(?<![\w@$!€])[a-z0-9@$!€]*[@$!€][a-z0-9@$!€]*")
+_DOTTED = re.compile(r"(?<![a-z0-9])(?:[a-z][.\-_*|+~]){2,}[a-z](?![a-z0-9])")
+_DOTTED_SEP = re.compile(r"[.\-_*|+~]")
+# four or more single characters separated by one to three spaces: "i g n o r e  a l l"
+_SPACED_RUN = re.compile(r"(?<!\S)(?:\S[ \t]{1,3}){3,}\S[.,:;!?)\"']?(?!\S)")
+_GAP = re.compile(r"[ \t]{2,}")
+_WS = re.compile(r"[\t\f\v\u00a0][ \t\f\v\u00a0]*| [ \t\f\v\u00a0]+")
+
+
+def _despace(m: "re.Match[str]") -> str:
+    run = m.group(0)
+    if not any(c.isalpha() for c in run):
+        return run  # "1 2 3 4", "- - - -", table rules: nothing to read
+    if _GAP.search(run) is not None:
+        # words separated by wider gaps than letters: join letters, keep one space between words
+        return " ".join(w.replace(" ", "").replace("\t", "") for w in _GAP.split(run))
+    return _segment(run.replace(" ", "").replace("\t", ""))
+
+
+# Words that make it possible to split "ignoreallpreviousinstructions" (letters spaced with single
+# gaps throughout lose their word boundaries). Not a dictionary: the words of the signal patterns
+# and the commonest short words; anything else stays as it is.
+_VOCAB = frozenset("""
+a about above access account aside attention business calendar card cards client cleared company contact contacts
+cookies database earlier everything expense focus gift guidance hold management matters nobody notices objective
+operator payroll pending phone proceed purchase received refund reset security session steps superseded test
+thread treat void whoever wants accounts act actual add address admin administrator after agent ai all also always an
+and answer any api are as ask assistant at attention authorised authorized be been before below bot but by call can
+cancel change chat code confirm contents continue conversation copy credentials customer data database delete
+developer did directions directive directives disable disregard do document does don't e-mail earlier email emails
+end every everything execute export file files first follow following for forget forward from full given grant
+guidelines has have hidden history i if ignore immediately important in include information instead instruction
+instructions into is it its just key keys last list mail me message mode model must my never new next no not note
+now of on only or order other our output override password passwords payment personal please post previous print
+prior prompt real reading reply request requests reveal rules run say secret secretly send should show silently
+skip so stop summarise summarize summary system task tell than that the their them then there these this those to
+token tokens tool transfer upload url user user's users verbatim was we were what when which while will with
+without you your yours
+ignoriere ignorieren vergiss vergessen anweisungen alle vorherigen bisherigen regeln deine neue aufgabe du bist jetzt
+ignorez oublie oubliez toutes les instructions precedentes consignes tu es maintenant nouvelle tache
+ignora olvida todas las instrucciones anteriores previas eres ahora nueva tarea tus
+ignorate dimentica tutte istruzioni precedenti sei regole
+ignore esqueca todas as instrucoes anteriores voce agora
+negeer vergeet vorige eerdere instructies je bent nu
+""".split())
+
+
+def _segment(word: str) -> str:
+    """Re-insert spaces into a run of letters with a small vocabulary (dynamic programming: fewest
+    unknown letters, then fewest words). Runs of other characters are kept in place."""
+    out = []
+    parts = re.split(r"([^a-z']+)", word)
+    for k, part in enumerate(parts):
+        if k + 1 < len(parts) and parts[k + 1][:1] in ("@", ".", "/", ":"):
+            # the local part of an address or a host name: leave it whole (only its start may be a word)
+            out.append(part)
+            continue
+        if not part or not part[0].isalpha() or len(part) < 6 or len(part) > 400:
+            out.append(part)
+            continue
+        n = len(part)
+        best: list[tuple[int, int, int]] = [(0, 0, 0)] + [(10**9, 0, 0)] * n  # (cost, words, back)
+        for i in range(1, n + 1):
+            c0 = best[i - 1][0] + 3  # an unknown letter
+            cand = (c0, best[i - 1][1] + 1, i - 1)
+            for j in range(max(0, i - 16), i - 1):
+                w = part[j:i]
+                if w in _VOCAB or (w.endswith("s") and w[:-1] in _VOCAB) or (w.endswith("ed") and w[:-2] in _VOCAB) \
+                        or (w.endswith("ing") and (w[:-3] in _VOCAB or w[:-3] + "e" in _VOCAB)):
+                    c = (best[j][0] + 1, best[j][1] + 1, j)
+                    if c < cand:
+                        cand = c
+            best[i] = cand
+        pieces = []
+        i = n
+        while i > 0:
+            j = best[i][2]
+            pieces.append(part[j:i])
+            i = j
+        pieces.reverse()
+        merged = []  # unknown letters that follow each other stay one piece
+        for pc in pieces:
+            if merged and len(pc) == 1 and pc not in ("a", "i") and len(merged[-1]) >= 1 and merged[-1][-1:].isalpha() \
+                    and merged[-1] not in _VOCAB:
+                merged[-1] += pc
+            else:
+                merged.append(pc)
+        out.append(" ".join(merged))
+    return "".join(out)
 
 
 def normalise(text: str) -> str:
-    """Lower-case text with evasions undone (for matching only; never shown as the original)."""
+    """Lower-case text with evasions undone (for matching only; never shown as the original):
+    compatibility forms and accents (NFKD, combining marks dropped, so patterns are written without
+    accents), look-alike letters, leetspeak (digits and symbols inside words; whole short words of
+    digits when the text has leetspeak words), letters spaced out or dotted."""
     if not text.isascii():
         text = text.translate(_DROP)
-        text = unicodedata.normalize("NFKC", text)
-        text = text.casefold().translate(_CONFUSE)
+        text = unicodedata.normalize("NFKD", text)
+        text = _MARKS.sub("", text)
+        text = text.translate(_CONFUSE).casefold().translate(_CONFUSE)
     else:
         text = text.lower()
-    if any(c.isdigit() for c in text):
-        text = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET) if len(m.group(0)) <= 16 else m.group(0), text)
-    text = _SPACED.sub(lambda m: _SPACED_SEP.sub("", m.group(0)), text)
+    if any(c in text for c in "@$!€"):
+        text = _LEET_SYM.sub(_fold_symbols, text)
+    if _LEET_PAIR.search(text) is not None:
+        strong = [0]
+
+        def fold(m: "re.Match[str]") -> str:
+            w = m.group(0)
+            if len(w) > 16:
+                return w
+            if _LEET_STRONG.fullmatch(w) is not None:
+                strong[0] += 1
+            return w.translate(_LEET)
+
+        text = _LEET_WORD.sub(fold, text)
+        if strong[0] >= 2:  # a leetspeak text: whole short words of digits are words too ("7h3 u53r 15 4 bot")
+            text = _LEET_DIGITS.sub(lambda m: m.group(0).translate(_LEET), text)
+    if "  " in text or " " in text:
+        text = _SPACED_RUN.sub(_despace, text)
+    text = _DOTTED.sub(lambda m: _DOTTED_SEP.sub("", m.group(0)), text)
     return _WS.sub(" ", text)
+
+
+_DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+
+
+def _fold_symbols(m: "re.Match[str]") -> str:
+    w = m.group(0)
+    core = w.rstrip("!")  # "great!": punctuation, not a letter
+    if len(core) > 24 or sum(1 for c in core if c.isalpha()) < 2 or not any(c in core for c in "@$!€"):
+        return w
+    if "@" in core and _DOMAIN.match(m.string, m.start() + core.index("@") + 1) is not None:
+        return w  # an e-mail address: user@domain.tld
+    if core[0] in "$€" and core[1:2].isdigit():
+        return w  # money
+    return core.translate(_LEET) + w[len(core):]
+
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,27 +261,95 @@ def normalise(text: str) -> str:
 _S = r"[^a-z0-9\n]{0,4}"  # separator between words: spaces, punctuation, nothing (spacing evasion)
 _ANY = r"(?:[a-z']+" + _S + r"){0,3}"  # up to three filler words
 _QUAL = r"(?:previous|prior|above|preceding|earlier|former|original|initial|existing|old|system|developer|safety|given|current|default|all)"
-_NOUN = r"(?:instructions?|directions|prompts?|rules?|directives?|guidelines?|commands?|guardrails?|restrictions?|programming|constraints?|polic(?:y|ies)|orders?|context|conversation)"
+_NOUN = r"(?:instructions?|directions|prompts?|rules?|directives?|guidelines?|commands?|guardrails?|restrictions?|programming|constraints?|polic(?:y|ies)|orders?|context|conversation|guidance)"
 _AI = r"(?:(?:ai|a\.i\.)[^a-z0-9\n]{1,3})?(?:ai|a\.i\.|llm|language model|assistant|agent|chat ?bot|bot|gpt|chatgpt|claude|gemini|copilot|model)"
+
+_NOUN2 = r"(?:instructions?|rules|guidelines|directives|guidance|(?:system{_S})?prompts?|programming|configuration|directions)".replace("{_S}", _S)
+_OVR_VERB = (r"(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|drop|dismiss|overlook|scrap|ditch|"
+             r"(?:set|put|cast|push){_S}aside|throw{_S}out|pay{_S}no{_S}(?:attention|heed|mind){_S}to|take{_S}no{_S}notice{_S}of|"
+             r"(?:do{_S}not|don'?t|never|no{_S}longer|stop)(?:{_S}(?:ever|need{_S}to|bother{_S}to))?{_S}"
+             r"(?:follow(?:ing)?|obey(?:ing)?|adher(?:e|ing){_S}to|comply(?:ing)?{_S}with|listen(?:ing)?{_S}to|stick(?:ing)?{_S}to|abid(?:e|ing){_S}by))").replace("{_S}", _S)
+_OVR_NEEDLES = ("ignor", "disregard", "forget", "overrid", "bypass", "skip", "abandon", "discard", "neglect", "drop", "aside", "throw out",
+                "no attention", "no heed", "no mind", "no notice", "not follow", "n't follow", "stop follow", "longer follow", "never follow",
+                "obey", "adher", "comply", "listen", "stick", "abid", "overlook", "dismiss", "scrap", "ditch")
+
+# Other languages (accents are removed by normalise): German, French, Spanish, Italian, Portuguese, Dutch
+_ML_VERB = (r"(?:ignorier(?:e|en|t)?(?:{_S}sie)?|missacht(?:e|en|et)(?:{_S}sie)?|vergiss|vergessen{_S}sie|verwirf|uberspring(?:e|en)?|"
+            r"ignorez|ignores?|oublie[zs]?|neglige[zs]?|ne{_S}(?:tiens|tenez){_S}pas{_S}compte{_S}(?:de|des|du|d')|(?:fais|faites){_S}abstraction{_S}(?:de|des|d')|"
+            r"ignora(?:te|d)?|ignoren|olvid(?:a|e|en|ate)|descarta|desatiende|no{_S}hagas{_S}caso{_S}(?:a|de)|haz{_S}caso{_S}omiso{_S}(?:a|de)|omite|"
+            r"dimentica(?:te)?|trascura|non{_S}tenere{_S}conto{_S}(?:di|delle|dei)|"
+            r"esquec[ae]m?|desconsider[ae]m?|descarte|"
+            r"negeer|negeren|vergeet|vergeten)").replace("{_S}", _S)
+_ML_DET = r"(?:alle|die|der|den|deine|ihre|samtliche|jegliche|toutes|tous|les|tes|vos|des|la|le|l'|todas|todos|las|los|tus|sus|tutte|tutti|tue|sue|as|os|suas|tuas|de|je|jouw|uw|het)"
+_ML_QUAL_PRE = r"(?:vorherigen|vorigen|bisherigen|obigen|fruheren|vorangegangenen|ursprunglichen|alten|vorige|eerdere|voorgaande|bovenstaande|oorspronkelijke|oude)"
+_ML_QUAL_POST = (r"(?:precedentes?|anterieures?|ci-dessus|initiales?|d'origine|anteriores|previas|de{_S}arriba|originales|iniciales|"
+                 r"precedenti|di{_S}prima|iniziali|originali|ricevute|che{_S}hai{_S}ricevuto|acima|iniciais|originais|que{_S}recebeu)").replace("{_S}", _S)
+_ML_NOUN = (r"(?:anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien|anordnungen|systemprompt|instructions|consignes|regles|directives|ordres|"
+            r"instrucciones|reglas|indicaciones|directrices|ordenes|normas|istruzioni|regole|indicazioni|direttive|instrucoes|regras|orientacoes|diretrizes|ordens|"
+            r"instructies|regels|opdrachten|richtlijnen|aanwijzingen)")
+_ML_AI = r"(?:ki|ia|ai)?{_S}(?:assistent(?:en|in)?|assistant|asistente|assistente|agent(?:e|en)?|modell|modele|modelo|modello|model|chat ?bot|bot|ki|ia|ai|sprachmodell)(?:{_S}(?:de|di|da){_S}(?:ia|ki))?".replace("{_S}", _S)
+_IMPERATIVE = (r"(?:send|forward|e-?mail|reply|respond|tell|say|mention|include|append|add|insert|write|output|print|reveal|ignore|forget|disregard|stop|"
+               r"delete|remove|erase|transfer|wire|pay|approve|grant|change|update|set|run|execute|call|invoke|open|visit|navigate|click|download|upload|"
+               r"post|share|export|list|rate|rank|recommend|mark|treat|follow|obey|make|give|create|disable|enable|book|buy|purchase|cancel|refund|issue|"
+               r"reset|summari[sz]e|translate|answer|direct|redirect|collect|ask|push|copy|move|describe|state|claim|praise|promote|upgrade|classify|"
+               r"score|hire|reject|accept|confirm|sende|schicke|leite|gib|antworte|losche|uberweise|ignoriere|vergiss|envoie|transfere|reponds|supprime|"
+               r"donne|revele|oublie|envia|reenvia|responde|borra|elimina|transfiere|revela|olvida|invia|inoltra|rispondi|cancella|trasferisci|rivela|"
+               r"dimentica|envie|encaminhe|responda|apague|transfira|esqueca|stuur|verstuur|beantwoord|verwijder|geef|negeer|vergeet)")
+_ADDR_PREFIX = (
+    r"(?:\b(?:attention|note|message|instructions?|notice|reminder|important|hey|dear|hello|hi|psa|psst|p\.?s\.?|a{_S}message|a{_S}note)(?:{_S}(?:to|for))?"
+    r"(?:{_S}(?:the|any|all|every|an?))?{_S}{_AI}s?\b(?:{_S}(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing|screening|reviewing)\b[^:,!\n]{{0,40}})?{_S}[:,!-]"
+    r"|\b(?:if|when){_S}you{_S}(?:are|'re){_S}an?{_S}(?:ai|a\.i\.|llm|language{_S}model|ai{_S}assistant|ai{_S}agent|assistant|agent|chat ?bot|bot)\b[^.\n]{{0,30}}?(?:,|then\b)"
+    r"|\b(?:if|when){_S}(?:an?|any|the){_S}{_AI}s?{_S}(?:is|are){_S}(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing)\b[^,.\n]{{0,40}},"
+    r"|\b{_AI}s?{_S}(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing|screening|reviewing|evaluating|viewing|ingesting|scraping|crawling|indexing)\b{_S}(?:this|these|the{_S}(?:above|following))\b[^:\n]{{0,40}}:"
+    r"|(?:^|[.!?:;]\s+|\n)(?:ok(?:ay)?|hey|hi|hello|dear|psst|listen|yo){_S}{_AI}{_S}[,!]"
+    r"|(?:^|[.!?]\s+|\n){_AI}{_S},"
+    r"|\b(?:hinweis|nachricht|achtung|wichtig|note|message|attention|avis|nota|mensaje|atencion|aviso|messaggio|attenzione|mensagem|atencao|let{_S}op|bericht|opgelet)"
+    r"(?:{_S}(?:fur|an|pour|a|para|per|voor|aan))?(?:{_S}(?:den|die|das|dem|le|la|l'|les|el|al|los|il|lo|gli|o|os|as|de|het))?{_S}{_ML_AI}\b{_S}[:,!]"
+    r")").replace("{_S}", _S).replace("{_AI}", _AI).replace("{_ML_AI}", _ML_AI).replace("{{", "{").replace("}}", "}")
+_SENSITIVE = (r"(?:passwords?|passcodes?|passwort|mot{_S}de{_S}passe|contrasenas?|senhas?|wachtwoord(?:en)?|one-time{_S}codes?|otp|2fa{_S}codes?|verification{_S}codes?|"
+              r"recovery{_S}codes?|credentials|api[ -]?(?:keys?|sleutels|schlussel|tokens?)|secret{_S}keys?|private{_S}keys?|ssh{_S}keys?|bearer{_S}tokens?|access{_S}tokens?|"
+              r"tokens|session{_S}(?:cookies|tokens?)|cookies|secrets|\.env|id_rsa|id_ed25519|\.aws|"
+              r"customer{_S}(?:data|list|records|database|details|emails)|customers'?{_S}(?:data|details|emails|phone)|kundendaten|kundenliste|klantenlijst|klantgegevens|"
+              r"donnees{_S}(?:des{_S})?clients?|datos{_S}(?:del|de{_S}los){_S}clientes?|dados{_S}(?:do|dos){_S}clientes?|dati{_S}(?:dei|del){_S}clienti?|"
+              r"contact{_S}list|address{_S}book|all{_S}(?:the{_S})?contacts|database{_S}(?:export|dump)|payroll|credit{_S}cards?|card{_S}numbers?|"
+              r"conversation{_S}history|chat{_S}history|historique|(?:all|every|the{_S}last{_S}\w+){_S}(?:the{_S})?(?:e-?mails|messages|files|documents|attachments|records)|"
+              r"e-?mails{_S}in{_S}(?:this|the|your){_S}inbox|inbox|mailbox|tax{_S}documents|personal{_S}data|social{_S}security|date{_S}of{_S}birth|bank{_S}details)").replace("{_S}", _S)
 
 # (family, name, weight, needles, pattern)
 _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("override", "ignore_previous", 0.85,
-     ("ignor", "disregard", "forget", "overrid", "bypass", "skip", "abandon", "discard", "neglect", "drop", "set aside", "throw out"),
-     rf"\b(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|drop|set{_S}aside|throw{_S}out){_S}(?:about{_S})?"
+     _OVR_NEEDLES,
+     rf"\b(?!(?:override|bypass|skip){_S}(?:the{_S})?(?:default|existing|current)\b){_OVR_VERB}{_S}(?:about{_S})?"
      rf"(?:(?:all|any|every|each|the|your|my|these|those|of|everything|anything){_S}){{0,3}}{_QUAL}{_S}(?:[a-z]+{_S})?{_NOUN}\b"
      rf"(?!{_S}(?:i|we|they|he|she){_S}(?:sent|gave|shared|posted|wrote|mentioned|e-?mailed)\b)"
-     rf"(?!{_S}(?:about|for|on|regarding|in){_S}(?:the|our|this|that){_S}(?!system\b|assistant\b|ai\b|model\b))"),
+     rf"(?!{_S}(?:about|for|on|regarding|in){_S}(?:the|our|this|that){_S}(?!system\b|assistant\b|ai\b|model\b))"
+     rf"(?!{_S}(?:in|from|of){_S}my{_S}(?:last|previous|earlier|first|other)?{_S}(?:message|e-?mail|mail|note|letter|post|comment))"),
     ("override", "ignore_given", 0.8,
      ("ignor", "disregard", "forget"),
      rf"\b(?:ignore|disregard|forget){_S}(?:all{_S})?(?:the{_S})?{_NOUN}{_S}(?:that{_S})?you{_S}(?:were|have{_S}been|got|received){_S}(?:given|told|sent)"),
     ("override", "ignore_your_rules", 0.75,
-     ("ignor", "disregard", "forget", "overrid", "bypass"),
-     rf"\b(?:ignore|disregard|forget|override|bypass){_S}(?:(?:all|any|of){_S}){{0,2}}(?:your|its){_S}(?:[a-z]+{_S})?{_NOUN}"),
+     _OVR_NEEDLES,
+     rf"\b{_OVR_VERB}{_S}(?:(?:all|any|of){_S}){{0,2}}(?:your|its){_S}(?:[a-z]+{_S})?{_NOUN}"),
     ("override", "ignore_above", 0.7,
-     ("ignor", "disregard", "forget"),
-     rf"\b(?:ignore|disregard|forget){_S}(?:(?:all|everything|anything|what(?:ever)?|the|text|content|message|that|which){_S}){{1,3}}"
-     rf"(?:above|before|previously|earlier|prior|(?:you|i){_S}(?:were|was|have been){_S}(?:told|given|said))"),
+     _OVR_NEEDLES,
+     rf"\b{_OVR_VERB}{_S}(?:(?:all|everything|anything|what(?:ever)?|the|text|content|message|that|which){_S}){{1,3}}"
+     rf"(?:(?:above|before|previously|earlier|prior)(?={_S}(?:[.,;:!)\n]|and\b|then\b|$))|(?:you|i){_S}(?:were|was|have{_S}been|had{_S}been|'ve{_S}been){_S}(?:told|given|said|instructed|asked|programmed|taught))"),
+    ("override", "ignore_noun_above", 0.8,
+     _OVR_NEEDLES,
+     rf"\b{_OVR_VERB}{_S}(?:(?:all|any|every|each|the|your|these|those|of){_S}){{0,3}}{_NOUN2}{_S}"
+     rf"(?:above|before{_S}this|so{_S}far|up{_S}to{_S}now|until{_S}now|(?:that{_S})?you(?:{_S}(?:were|have|have{_S}been|had|got|'ve{_S}been)){{0,2}}{_S}(?:given|received|told|got|sent|instructed))\b"),
+    ("override", "instructions_void", 0.8,
+     ("void", "supersed", "overrid", "revoked", "cancel", "obsolete", "invalid", "apply", "replaced", "lifted", "suspended", "withdrawn",
+      "null", "test", "on hold", "aside", "fake", "joke", "decoy", "distraction", "not real", "not valid", "irrelevant", "outdated", "optional",
+      "suggestion"),
+     rf"\b(?:your{_S}(?:{_QUAL}{_S})?{_NOUN2}|(?:the|all|any){_S}(?:{_QUAL}{_S})?{_NOUN2}{_S}(?:that{_S})?you(?:{_S}(?:were|have|have{_S}been|had|got)){{0,2}}{_S}(?:given|received|got|told)"
+     rf"(?:{_S}(?:before|earlier|so{_S}far|previously|until{_S}now)(?:{_S}this{_S}point)?)?){_S}"
+     rf"(?:(?:no{_S}longer|do{_S}not|don'?t){_S}apply|(?:are|is|have{_S}been|has{_S}been|were){_S}(?:now{_S}|hereby{_S})?(?:superseded|overridden|revoked|cancell?ed|void|invalid|obsolete|replaced|lifted|suspended|withdrawn|null|only{_S}a{_S}test|a{_S}test|fake))"
+     rf"|\b(?:treat|consider|regard){_S}(?:(?:all|any|the|your|these|those){_S}){{0,2}}(?:{_QUAL}{_S})?{_NOUN2}{_S}as{_S}(?:void|invalid|obsolete|cancell?ed|null|irrelevant|outdated|optional|suggestions|a{_S}joke|fake)"
+     rf"|\bput{_S}(?:(?:all|any|the|your|these|those){_S}){{0,2}}{_QUAL}{_S}{_NOUN2}{_S}(?:on{_S}hold|aside)"
+     rf"|\b(?:everything|anything|all{_S}(?:of{_S})?(?:the{_S})?text|the{_S}(?:text|content|instructions?|messages?|rules)){_S}(?:(?:written|said|stated){_S})?(?:above|before{_S}this|prior{_S}to{_S}this)"
+     rf"(?:{_S}(?:this|the){_S}(?:line|point|message|paragraph))?{_S}(?:was|were|is|are){_S}(?:only{_S}|just{_S}|merely{_S})?(?:an?{_S})?(?:test|fake|irrelevant|joke|decoy|distraction|not{_S}(?:real|valid))\b"
+     rf"|\bthe{_S}(?:previous|prior|earlier|above|original|initial){_S}{_NOUN2}{_S}(?:was|were){_S}(?:only{_S}|just{_S})?(?:an?{_S})?(?:test|fake|joke|decoy)\b"),
     ("override", "new_instructions", 0.65,
      ("instruction", "task", "directive", "objective", "goal", "order", "prompt", "mission"),
      rf"\b(?:new|updated|revised|real|actual|true|secret|hidden|additional|override|priority|urgent){_S}(?:system{_S})?"
@@ -167,6 +376,39 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:(?:stop|cease|halt|abort|cancel|do{_S}not|don'?t){_S}(?:what{_S}you(?:{_S}are|'re){_S}doing|(?:the|your){_S}(?:current|original|previous){_S}(?:task|summary|translation|work)|(?:summari[sz]|translat|analy[sz])[a-z]*))\b"
      rf"|\b(?:(?:this|the|your|current|original){_S})?(?:task|translation|summary|summari[sz]ation|request|instructions?){_S}(?:is{_S}|are{_S}|has{_S}been{_S}|have{_S}been{_S})?(?:cancell?ed|aborted|void|revoked|obsolete|outdated|no{_S}longer{_S}valid)\b"
      rf"|\binstead{_S}of{_S}(?:summari[sz]|translat|analy[sz]|answer|respond|completing)[a-z]*{_ANY}(?:you{_S}(?:must|should|will)|do|send|forward|reply|output|write|say)\b"),
+    ("override", "ignore_previous_ml", 0.85,
+     ("ignor", "missacht", "vergiss", "vergessen", "verwirf", "uberspring", "oubli", "neglig", "compte", "abstraction", "olvid", "descarta",
+      "desatiend", "caso", "omite", "dimentic", "trascur", "conto", "esquec", "desconsider", "descarte", "negeer", "vergeet", "vergeten"),
+     rf"\b{_ML_VERB}{_S}(?:{_ML_DET}{_S}){{0,3}}(?:{_ML_QUAL_PRE}{_S}{_ML_NOUN}|{_ML_NOUN}{_S}{_ML_QUAL_POST}"
+     rf"|(?:deine|ihre|tes|vos|tus|sus|tue|suas|tuas|je|jouw|uw){_S}(?:{_ML_QUAL_PRE}{_S})?{_ML_NOUN})\b"),
+    ("override", "you_are_now_ml", 0.55,
+     ("bist", "sind ", "tu es", "tu n'es", "etes", "eres", "sei ", "voce", "tu agora", "bent "),
+     rf"\b(?:du{_S}bist{_S}(?:jetzt|nun|ab{_S}sofort|ab{_S}jetzt|nicht{_S}mehr|von{_S}nun{_S}an)|sie{_S}sind{_S}(?:jetzt|nun|ab{_S}sofort)|"
+     rf"tu{_S}es{_S}(?:maintenant|desormais|a{_S}present)|tu{_S}n'es{_S}plus|vous{_S}etes{_S}(?:maintenant|desormais)|"
+     rf"(?:ahora|ya{_S}no|a{_S}partir{_S}de{_S}ahora){_S}eres|eres{_S}ahora|(?:ora|adesso|da{_S}ora{_S}in{_S}poi|non){_S}sei(?:{_S}piu)?|"
+     rf"agora{_S}(?:voce|tu){_S}(?:e|es)|(?:voce|tu){_S}agora{_S}(?:e|es)|voce{_S}nao{_S}e{_S}mais|"
+     rf"(?:je|jij|u){_S}bent{_S}(?:nu|niet{_S}langer|vanaf{_S}nu)){_S}"
+     rf"(?:ein|eine|einen|kein|keine|un|une|uno|una|um|uma|een|geen|dan|frei|libre|libero|livre|vrij)\b"),
+    ("override", "your_task_is_ml", 0.75,
+     ("neue", "nouvel", "nueva", "nuov", "nova", "nieuwe", "wahre", "eigentliche", "vraie", "verdadera", "vera", "echte"),
+     rf"\b(?:deine|ihre|dein|ihr|ta|votre|tu|su|il{_S}tuo|la{_S}tua|tuo|tua|sua|a{_S}tua|a{_S}sua|je|jouw|uw){_S}"
+     rf"(?:neue|neuer|neues|nouvelle|nouvel|nouveau|nueva|nuevo|nuovo|nuova|nova|novo|nieuwe|wahre|eigentliche|vraie|verdadera|vera|verdadeira|echte){_S}"
+     rf"(?:aufgabe|auftrag|ziel|anweisung|rolle|tache|mission|instruction|objectif|role|tarea|mision|objetivo|instruccion|compito|missione|obiettivo|istruzione|ruolo|"
+     rf"tarefa|missao|instrucao|papel|taak|opdracht|doel|instructie|rol)\b"),
+    ("override", "unrestricted_ml", 0.6,
+     ("ohne", "sans", "sin ", "senza", "sem ", "zonder"),
+     rf"\b(?:assistent(?:en|in)?|assistant|asistente|assistente|agent(?:e|en)?|modell|modele|modelo|modello|model|chat ?bot|bot|ki|ia|ai){_S}"
+     rf"(?:ohne|sans|sin|senza|sem|zonder){_S}(?:jegliche{_S}|aucune{_S}|ninguna{_S}|alcuna{_S}|nenhuma{_S}|enige{_S})?"
+     rf"(?:einschrankungen|beschrankungen|filter|grenzen|regeln|zensur|restrictions?|filtres?|limites?|restricciones|filtros|reglas|censura|"
+     rf"limiti|restrizioni|filtri|regole|restricoes|regras|beperkingen|filters|restricties|regels)\b"),
+    ("override", "ignore_what_user_said", 0.8,
+     ("what the", "whatever the", "everything the", "anything the", "what your", "whatever your", "that the", "that your"),
+     rf"\b(?:ignore|disregard|forget|discard|override|skip|{_OVR_VERB}){_S}(?:what(?:ever)?|everything|anything){_S}(?:that{_S})?(?:the|your){_S}(?:user|customer|human|operator|owner)"
+     rf"(?:{_S}(?:has|had|just|originally))?{_S}(?:told|asked|said|wants|requested|wrote|typed|instructed)"),
+    ("addressed", "addressed_to_model", 0.5,
+     (" ai", "\nai", "-ai", "ai:", "ai,", "llm", "assistant", "agent", "model", "bot", "gpt", "claude", "gemini", "copilot", " ki", " ia",
+      "asistente", "assistente", "assistent"),
+     _ADDR_PREFIX),
     ("role", "chat_template", 0.8,
      ("<|", "[inst]", "[/inst]", "<<sys>>", "<s>[inst", "### instruction", "### system", "\n\nhuman:", "\nhuman:"),
      r"<\|im_start\|> ?(?:system|assistant|user|developer)|<\|(?:system|assistant|begin_of_text|start_header_id|eot_id|tool_call|im_sep)\|?>"
@@ -190,12 +432,12 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("<system", "</system", "<instruction", "</instruction", "<important", "</important", "<admin", "<sys>", "<prompt", "<assistant", "<override"),
      r"(?<!<)</?(?:system|instructions?|important|admin|sys|prompt|assistant|override|secret[_-]?instructions?)(?:\s[^>]{0,40})?>"),
     ("addressed", "for_the_ai_label", 0.5,
-     ("ai", "llm", "assistant", "agent", "model", "bot", "gpt"),
+     (" ai", "\nai", "-ai", "ai:", "ai,", "llm", "assistant", "agent", "model", "bot", "gpt"),
      rf"\b(?:for|to){_S}(?:the{_S}|any{_S}|all{_S})?(?:ai{_S})?(?:ai|llms?|assistants?|agents?|language{_S}models?|chat ?bots?|models?)\s?:"
      rf"|\b(?:this|the){_S}(?:message|note|text|section|part|paragraph|comment){_S}is{_S}(?:only{_S})?(?:for|addressed{_S}to|meant{_S}for|intended{_S}for){_S}(?:the{_S}|any{_S})?{_AI}"
      rf"|\bas{_S}(?:the|an?){_S}{_AI}{_S},"),
     ("addressed", "to_the_ai", 0.5,
-     ("ai", "llm", "assistant", "agent", "model", "bot", "gpt", "claude", "gemini", "copilot"),
+     (" ai", "\nai", "-ai", "ai:", "ai,", "llm", "assistant", "agent", "model", "bot", "gpt", "claude", "gemini", "copilot"),
      rf"\b(?:attention|note|message|instructions?|notice|reminder|important|hey|dear|hello|hi|psa|psst|yo){_S}(?:to|for)?{_S}(?:the|any|all|every|an?)?{_S}{_AI}s?\b{_S}"
      rf"(?:(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing|that|who|which)\b|[:,!-])"
      rf"|\b(?:if|when){_S}you{_S}(?:are|'re){_S}an?{_S}(?:ai|a\.i\.|llm|language{_S}model|ai{_S}assistant|ai{_S}agent|assistant|agent|chat ?bot|bot)\b"
@@ -205,10 +447,15 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("this", "these"),
      rf"\b(?:when|if|once|as{_S}soon{_S}as|after){_S}(?:(?:you|the{_S}{_AI}){_S})?(?:read|see|process|summari[sz]\w*|encounter|parse|analy[sz]\w*|finish(?:es)?{_S}reading)\w*{_S}(?:this|these)\b"),
     ("directive", "hide_from_user", 0.55,
-     ("user", "human", "customer", "operator", "anyone"),
+     ("user", "human", "customer", "operator", "anyone", "nobody", "no one", "benutzer", "nutzer", "kunden", "jemand", "utilisateur", "usuario", "utente", "gebruiker"),
      rf"\b(?:do{_S}not|don'?t|never|without)(?:{_S}ever)?{_S}(?:tell\w*|inform\w*|mention\w*|notify\w*|alert\w*|reveal\w*|let\w*|ask\w*|show\w*|confirm\w*|disclos\w*|warn\w*)"
      rf"{_S}(?:(?:this|it|anything|about this|them){_S})?(?:to{_S})?(?:the{_S})?(?:user|human|customer|operator|anyone)\b"
-     rf"|\b(?:secretly|silently|covertly|quietly|without{_S}(?:the{_S})?(?:user|anyone){_S}(?:knowing|noticing))\b"),
+     rf"|\b(?:secretly|silently|covertly|quietly|without{_S}(?:the{_S})?(?:user|anyone){_S}(?:knowing|noticing))\b"
+     rf"|\bso{_S}(?:that{_S})?(?:nobody|no{_S}one|the{_S}(?:user|customer)){_S}(?:notices|knows|finds{_S}out|sees|will{_S}(?:notice|know))\b"
+     rf"|\bohne{_S}(?:dem{_S}(?:benutzer|nutzer|kunden)|jemandem){_S}(?:etwas{_S})?(?:zu{_S})?(?:sagen|mitzuteilen|bescheid)"
+     rf"|\bsans{_S}(?:le{_S})?(?:dire|prevenir|informer){_S}(?:a{_S})?l'utilisateur|\bsin{_S}(?:decir(?:le)?|avisar|informar|consultar){_S}(?:nada{_S})?al{_S}usuario"
+     rf"|\bsenza{_S}(?:dire(?:lo)?|avvisare|informare){_S}(?:nulla{_S})?(?:all'|l')utente|\b(?:nao{_S}(?:conte|diga)|sem{_S}(?:contar|avisar|informar)){_S}(?:nada{_S})?(?:ao|o){_S}usuario"
+     rf"|\bzonder{_S}(?:het{_S})?(?:de{_S})?gebruiker{_S}(?:iets{_S})?te{_S}(?:vertellen|melden|informeren)"),
     ("directive", "keep_quiet", 0.4,
      ("mention", "tell", "reveal", "disclose"),
      rf"\b(?:do{_S}not|don'?t|never){_S}(?:ever{_S})?(?:mention|reveal|disclose)\w*{_S}(?:it|this|that|our{_S}competitors?|these{_S}instructions|this{_S}(?:note|message|comment))\b(?!{_S}!)"),
@@ -221,12 +468,18 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("send", "forward", "mail", "transfer", "wire", "upload", "post", "exfiltrat", "copy", "leak", "submit", "pay", "bcc", "cc"),
      rf"\b(?:send|forward|e-?mail|mail|transfer|wire|upload|post|exfiltrate|copy|leak|submit|pay|bcc|cc|share){_S}"
      rf"(?:[a-z0-9'$€£]+[^a-z0-9'$€£\n]{{1,4}}){{0,8}}(?:to|at|into|with){_S}(?:[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{{2,}}|https?://|[a-z]{{2}}\d{{2}}[a-z0-9 ]{{10,}}|(?:the{_S})?(?:following|this|attacker|external){_S}(?:address|account|url|endpoint|server|email|iban)|(?:account|acct|iban){_S}(?:number{_S}|no{_S})?[#:]?{_S}[a-z]{{0,2}}\d[\d -]{{5,}})"),
+    ("directive", "exfil_sensitive", 0.6,
+     ("@", "http"),
+     rf"\b(?:send|forward|e-?mail|mail|upload|post|transfer|copy|leak|submit|share|export|sync|push|include|put|paste|exfiltrate|sende|schick|leite|envoie|transfere|"
+     rf"envia|reenvia|invia|inoltra|envie|encaminhe|stuur|verstuur|doorsturen)\w*\b[^.\n]{{0,60}}?\b{_SENSITIVE}[^\n]{{0,80}}?"
+     rf"(?:[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{{2,}}|https?://)"),
     ("directive", "exfil_markdown", 0.6,
      ("![", "<img"),
      r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}(?:\{|\$\{|%7b|<|\[)[^)\s]{0,200}\)|<img[^>]{0,100}src=[\"']?https?://[^\"'>\s]{0,200}(?:\{|\$\{|%7b)"),
     ("directive", "user_wants_you", 0.45,
-     ("wants you", "asked you", "needs you", "requests that you", "wants the assistant", "authori", "approved", "confirmed", "consented"),
-     rf"\bthe{_S}(?:user|customer|human|owner){_S}(?:(?:actually|really|secretly|also|now){_S})?(?:wants|asked|needs|requests{_S}that|has{_S}asked){_S}(?:you|the{_S}{_AI}){_S}(?:to\b)?"
+     ("wants you", "asked you", "needs you", "requests that you", "wants the", "authori", "approved", "confirmed", "consented", "requires you",
+      "expects you", "instructs you", "instructed you", "like you"),
+     rf"\b(?:the|your){_S}(?:user|customer|human|owner|operator|admin|administrator|developer|creator|boss|principal){_S}(?:(?:actually|really|secretly|also|now){_S})?(?:wants|asked|needs|requests{_S}that|has{_S}asked|requires|expects|instructs|instructed|would{_S}like){_S}(?:you|the{_S}{_AI}){_S}(?:to\b)?"
      rf"|\bthe{_S}(?:user|customer|owner|account{_S}holder){_S}(?:has{_S})?(?:already{_S})?(?:authori[sz]ed|approved|confirmed|consented{_S}to){_S}(?:a|an|the|this|all|every)\b"),
     ("directive", "obey_blindly", 0.4,
      ("without question", "without asking", "no questions", "without confirmation", "without verification", "skip all approval", "skip approval", "skip the approval", "without approval"),
@@ -238,9 +491,11 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("curl", "wget", "rm -rf", "rm -fr", "powershell", "chmod", "base64 -d", "nc -e", "mkfs"),
      r"\b(?:curl|wget)\b[^\n|]{0,200}\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\brm\s+-(?:rf|fr)\s+[/~]|\bpowershell\b[^\n]{0,40}-enc|\bnc\s+-e\b|\bmkfs\b"),
     ("directive", "model_must_act", 0.35,
-     ("you must", "you should", "you need to", "you have to", "you will", "you are required", "make sure you", "be sure to", "immediately", "urgently"),
-     rf"\b(?:you{_S}(?:must|should|need{_S}to|have{_S}to|will|are{_S}required{_S}to)|make{_S}sure{_S}(?:you|to)|be{_S}sure{_S}to)(?:{_S}(?:now|immediately|also|first|urgently|then))*"
-     rf"{_S}(?:send|forward|delete|transfer|wire|call|execute|run|invoke|visit|navigate|ignore|reply|respond|say|output|print|include|append|email|upload|grant|change|reset|disable|approve|pay|share|post|fetch|download)\b"),
+     ("you must", "you should", "you need to", "you have to", "you will", "you are required", "make sure you", "be sure to", "immediately", "urgently",
+      " must", " should", "needs to", "has to", "shall"),
+     rf"\b(?:you{_S}(?:must|should|need{_S}to|have{_S}to|will|are{_S}required{_S}to)|make{_S}sure{_S}(?:you|to)|be{_S}sure{_S}to|"
+     rf"the{_S}{_AI}{_S}(?:must|should|needs{_S}to|has{_S}to|is{_S}required{_S}to|shall))(?:{_S}(?:now|immediately|also|first|urgently|then|always))*"
+     rf"{_S}(?:send|forward|delete|transfer|wire|call|execute|run|invoke|visit|navigate|ignore|reply|respond|say|output|print|include|append|email|upload|grant|change|reset|disable|approve|pay|share|post|fetch|download|reveal|export|tell)\b"),
     ("tool_syntax", "tool_call_markup", 0.5,
      ("tool_call", "function_call", "<invoke", "\"tool_calls\"", "functions.", "<function", "antml", "tool_use"),
      r"</?(?:tool_call|tool_use|function_calls?|invoke)\b|\"(?:tool_calls|function_call|tool_use)\"\s*:|\bfunctions\.[a-z_]{3,}\(|<\|tool_call\|>"),
@@ -250,6 +505,15 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("tool_syntax", "react_action", 0.45,
      ("action:", "action input"),
      r"(?m)^\s*action\s*:\s*[a-z0-9_.-]{2,60}\s*\n\s*action[ _]input\s*:"),
+    ("tool_syntax", "tool_call_action", 0.65,
+     ("<invoke", "\"name\"", "\"tool\"", "\"function\"", "\"action\"", "\"tool_name\"", "action:", "functions.", "_"),
+     rf"(?:<invoke\s+name=[\"']?|\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"|(?m:^\s*action\s*:\s*)|\bfunctions\.|(?<![\w.])(?=[a-z]+_[a-z_]+\(\s*[a-z_]+\s*=))"
+     rf"(?:[a-z]+_)*(?:send|transfer|wire|pay|delete|remove|drop|share|upload|post|forward|export|execute|exec|shell|grant|create_api|create_user|update_user|"
+     rf"set_role|invite|approve|disable|reset|purchase|buy|refund|publish|push|write_file|run_command|run_shell|bash)[a-z_]*"
+     rf"(?=[\"'(]|\s*\n\s*action[ _]input|\s*>)"),
+    ("tool_syntax", "tool_fence", 0.55,
+     ("```tool", "```function", "```action"),
+     r"```(?:tool_code|tool_call|tool_use|tool|function_call|action)\b"),
     ("tool_syntax", "call_tool", 0.35,
      ("tool", "function", "call above", "call below", "request above"),
      rf"\b(?:call|use|invoke|run|execute|trigger){_S}(?:the{_S})?`?[a-z]+_[a-z_]+`?{_S}(?:tool|function)\b"
@@ -259,22 +523,36 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
 
 
 class _Pattern:
-    __slots__ = ("family", "name", "weight", "needles", "rx")
+    __slots__ = ("family", "name", "weight", "needles", "rx", "gated")
 
     def __init__(self, family: str, name: str, weight: float, needles: tuple[str, ...], rx: str) -> None:
         self.family, self.name, self.weight, self.needles = family, name, weight, needles
         self.rx = re.compile(rx, re.M if rx.startswith("^") or "|^" in rx else 0)
+        self.gated = family == "addressed"  # runs only when the text names a model (one cheap scan)
+
+
+# The text names a model, an assistant or an agent (in any of the languages covered).
+_AI_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|assistants?|agents?|models?|chat ?bots?|bots?|gpt|chatgpt|claude|gemini|copilot|ki|ia|asistente|assistente|"
+                      r"assistent(?:en)?|agente|modell|modele|modelo|modello|sprachmodell|whoever|whomever|anyone|anybody|you|this|these)\b")
+# An instruction right after words addressed to the model: "note to the AI: send ...", "Assistant, when you ... change ..."
+_IMPERATIVE_AFTER = re.compile(
+    rf"(?:{_S}|[^\n]{{0,80}}?(?:[:,.;!-]|\band\b|\bthen\b|\bplease\b|\bkindly\b|\bmust\b|\bshould\b|\bneed{_S}to\b|\bhave{_S}to\b|"
+    rf"\bbitte\b|\bdebes\b|\bdevi\b|\bmoet\b|\bmusst\b|\bdois\b|\bdeve\b))"
+    rf"{_S}(?:(?:please|kindly|now|immediately|also|first|just|always|never|do{_S}not|don'?t|bitte|por{_S}favor|s'il{_S}te{_S}plait|per{_S}favore|alsjeblieft){_S})*"
+    rf"{_IMPERATIVE}\b")
+_ADDRESSED_BOOST = 0.75
 
 
 _COMPILED = [_Pattern(*s) for s in _SIGNALS]
 
 # Quoted or example contexts: the text talks *about* an instruction rather than giving it.
-_QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|«[^»\n]{1,400}»|`[^`\n]{1,400}`|```.*?```|<code>.*?</code>|<pre>.*?</pre>", re.S)
+_QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|‹[^›\n]{1,400}›|`[^`\n]{1,400}`|```.*?```|<code>.*?</code>|<pre>.*?</pre>"
+                     r"|(?<![a-z0-9])'[^'\n]{3,200}?'(?![a-z0-9])", re.S)
 _EXAMPLE_INTRO = re.compile(
     r"(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|strings? like|text like|called|known as|"
     r"example|payloads? (?:like|such as)|instructions? like|commands? like|the phrase|the string|the text)[^a-z0-9]{0,4}$")
 _DAMPEN = 0.35
-_NEVER_DAMPEN = frozenset({"dangerous_command", "sensitive_file"})  # commands are written in `code` anyway
+_NEVER_DAMPEN = frozenset({"dangerous_command", "sensitive_file", "tool_fence"})  # commands are written in `code` anyway
 
 # ---------------------------------------------------------------------------------------------
 # Hidden channels (on the original text)
@@ -363,29 +641,40 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
     """Spans of quotations in prose: an article citing a phrase. A quoted string that is a value
     (after ``:``, ``=``, ``,`` or ``[``, as in JSON or code) or a long one is not a citation:
     that is where injected text sits in tool results."""
-    if not any(c in norm for c in "\"“«`<"):
+    if not any(c in norm for c in "\"“„«‹`<'"):
         return []
     out = []
-    for q in _QUOTED.finditer(norm):
-        qs, qe = q.span()
-        if qe - qs > 200:
-            continue
-        before = norm[max(0, qs - 3):qs].rstrip()
-        if before.endswith((":", "=", ",", "[", "{")):
-            continue
-        out.append((qs, qe))
+    todo = [(0, len(norm))]
+    while todo:
+        lo, hi = todo.pop()
+        for q in _QUOTED.finditer(norm, lo, hi):
+            qs, qe = q.span()
+            if qe - qs > 200:
+                if qe - qs > 4:
+                    todo.append((qs + 1, qe - 1))  # a quoted document may quote a phrase in turn
+                continue
+            before = norm[max(0, qs - 3):qs].rstrip()
+            if before.endswith((":", "=", ",", "[", "{")):
+                continue
+            out.append((qs, qe))
     return out
 
 
 def _match_signals(norm: str, channel: str) -> list[Signal]:
     out: list[Signal] = []
     quoted: Optional[list[tuple[int, int]]] = None
+    gate: Optional[bool] = None
     for p in _COMPILED:
         for needle in p.needles:
             if needle in norm:
                 break
         else:
             continue
+        if p.gated:
+            if gate is None:
+                gate = _AI_GATE.search(norm) is not None
+            if not gate:
+                continue
         for m in p.rx.finditer(norm):
             s, e = m.span()
             w = p.weight
@@ -398,6 +687,11 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
                 elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None:
                     w *= _DAMPEN
             out.append(Signal(p.family, p.name, w, m.group(0)[:80], s, e, channel))
+            if p.family == "addressed" and p.name != "when_you_read_this":
+                im = _IMPERATIVE_AFTER.match(norm, e)
+                if im is not None:
+                    out.append(Signal("addressed", "addressed_instruction", _ADDRESSED_BOOST * w / p.weight,
+                                      norm[s:im.end()][:80], s, im.end(), channel))
             break  # one match per pattern is enough evidence
     return out
 
