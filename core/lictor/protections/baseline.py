@@ -90,6 +90,8 @@ class _Rates:
 
 _TYPE_OF = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null",
             list: "array", tuple: "array", dict: "object"}
+_SIZED = (str, list, tuple, dict)  # the types whose size the profile limits
+_NOT_KNOWN = object()
 
 
 class BaselinePlugin:
@@ -237,24 +239,38 @@ class BaselinePlugin:
 
     # -- scoring ----------------------------------------------------------------------------
     def _compiled(self, agent: str, kind: str, name: str) -> Any:
-        """(profile, kinds, tool args {name: (types, max_len)} or None, rate limit) for scoring,
-        cached per (agent, kind, name). Profiles change only while learning, and a Governor that
-        learns never scores; ``configure`` starts a new cache."""
+        """What scoring an (agent, kind, name) needs, flattened so that a check touches few
+        objects: ``(known args or None, kind is new, rate limit, busiest minute, rate box)``,
+        or ``()`` for an agent without a profile. Known args map a name to ``({python type: size
+        limit or None}, JSON types, max size, size limit)``; the rate box is the agent's
+        ``[minute, count]`` in ``_Rates``.
+
+        Cached per (agent, kind, name): profiles change only while learning (``_learn`` drops
+        the cache), and ``configure`` starts a new one."""
         key = (agent, kind, name)
         c = self._fast.get(key)
         if c is None:
             prof = self.model["agents"].get(agent)
-            if prof is None:
-                c = (None, None, None, 0.0)
-            else:
+            c = ()
+            if prof is not None:
                 t = prof["tools"].get(f"{kind}:{name}") if name else None
-                args = None if t is None else {
-                    k: (frozenset(pt for pt, jt in _TYPE_OF.items() if jt in a["types"]), max(64, 4 * a["max_len"]),
-                        frozenset(a["types"]), a["max_len"])
-                    for k, a in t["args"].items()}
+                args = None
+                if t is not None:
+                    args = {}
+                    for k, a in t["args"].items():
+                        lim = max(64, 4 * a["max_len"])
+                        types = {pt: (lim if pt in _SIZED else None) for pt, jt in _TYPE_OF.items() if jt in a["types"]}
+                        args[k] = (types, frozenset(a["types"]), a["max_len"], lim)
                 # more than min_rate actions a minute and more than rate_factor x the busiest minute
                 limit = max(self._min_rate, prof["max_rate"] * self._rate_factor)
-                c = (prof, frozenset(prof["kinds"]), args, limit)
+                rates = self._rates._b
+                box = rates.get(agent)
+                if box is None:
+                    if len(rates) > 65_536:
+                        rates.clear()
+                        self._fast.clear()  # entries hold boxes of the old dict
+                    box = rates[agent] = [-1, 0]  # read as a new minute on first use
+                c = (args, kind not in prof["kinds"], limit, prof["max_rate"], box)
             if len(self._fast) > 65_536:
                 self._fast.clear()
             self._fast[key] = c
@@ -272,11 +288,14 @@ class BaselinePlugin:
         :meth:`_evidence` turns into text only when a vote needs them (most scores stay below
         every threshold, and formatting is most of the cost). -1.0 for an unknown agent."""
         agent, kind, name = action.agent, action.kind, action.name
-        prof, kinds, known, limit = self._compiled(agent, kind, name)
-        if prof is None:
+        c = self._fast.get((agent, kind, name))
+        if c is None:
+            c = self._compiled(agent, kind, name)
+        if not c:
             return -1.0, None
+        known, new_kind, limit, max_rate, box = c
         notes: list[tuple[Any, ...]] = []
-        if kind not in kinds:
+        if new_kind:
             notes.append(("unknown_kind",))
         if name:
             if known is None:
@@ -287,27 +306,27 @@ class BaselinePlugin:
                     if a is None:
                         notes.append(("new_arg", k))
                         continue
+                    lim = a[0].get(type(v), _NOT_KNOWN)
+                    if lim is None:  # a known type without a size
+                        continue
+                    if lim is not _NOT_KNOWN:  # a known sized type
+                        if len(v) > lim:
+                            notes.append(("arg_length", k, len(v), a[2]))
+                        continue
                     tv = type(v)
-                    if tv not in a[0]:
-                        jt = _json_type(v)
-                        if jt not in a[2]:
-                            notes.append(("arg_type", k, jt, a[2]))
-                    if (tv is str or tv is list or tv is dict or tv is tuple) and len(v) > a[1]:
-                        notes.append(("arg_length", k, len(v), a[3]))
-        # _Rates.count(agent, now, True), inlined: this runs on every action
+                    jt = _json_type(v)
+                    if jt not in a[1]:
+                        notes.append(("arg_type", k, jt, a[1]))
+                    if (tv is str or tv is list or tv is dict or tv is tuple) and len(v) > a[3]:
+                        notes.append(("arg_length", k, len(v), a[2]))
+        # _Rates.count(agent, now, True) on the agent's box
         minute = int(now // _RATE_WINDOW)
-        rates = self._rates._b
-        b = rates.get(agent)
-        if b is None:
-            if len(rates) > 65_536:
-                rates.clear()
-            b = rates[agent] = [minute, 1]
-        elif b[0] != minute:
-            b[0], b[1] = minute, 1
+        if box[0] != minute:
+            box[0], box[1] = minute, 1
         else:
-            b[1] += 1
-        if b[1] > limit:  # limit >= min_rate
-            notes.append(("rate", b[1], prof["max_rate"]))
+            box[1] += 1
+        if box[1] > limit:  # limit >= min_rate
+            notes.append(("rate", box[1], max_rate))
         if not notes:
             return 0.0, None
         w = self._weights
