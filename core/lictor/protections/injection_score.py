@@ -31,7 +31,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 __all__ = ["InjectionScore", "Signal", "score_text", "normalise"]
 
@@ -88,7 +88,7 @@ _CONFUSABLES = {
     "ɩ": "i", "ԃ": "d", "ԑ": "e", "ѡ": "w", "ꙇ": "i",
     # Greek
     "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ѵ": "v", "γ": "y", "μ": "u", "ϱ": "p", "ς": "c", "ϳ": "j",
+    "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ѵ": "v", "γ": "y", "μ": "u", "ϱ": "p", "ς": "c", "σ": "c", "ϳ": "j",
     # Armenian
     "օ": "o", "հ": "h", "ց": "g", "զ": "q", "ք": "p", "ս": "u", "ռ": "n", "ւ": "l",
     # Latin letters NFKD keeps: IPA, small capitals, dotless/stroked letters
@@ -110,7 +110,7 @@ _LEET_WORD = re.compile(r"\b[a-z0-9]*(?:[a-z][013457]|[013457][a-z])[a-z0-9]*\b"
 # a word that is leetspeak rather than an identifier (h264, esp32, ipv4, 4k, 2nd): digits inside it
 _LEET_STRONG = re.compile(r"(?:[a-z]+[013457]+[a-z]|[013457]+[a-z]+[013457])[a-z0-9]*")
 _LEET_PAIR = re.compile(r"[a-z][013457]|[013457][a-z]")
-_LEET_DIGITS = re.compile(r"(?<![\w.,:/-])[013457]{1,3}(?![\w.,:/%-])")
+_LEET_DIGITS = re.compile(r"(?<![\w.,:/$€£#-])[013457]{1,3}(?![\w.,:/%-])")
 # symbols inside a word (p@ssw0rd, $end, !gnore, @ll), never an e-mail address or a sum of money
 _LEET_SYM = re.compile(r"(?<![\w@$!€])[a-z0-9@$!€]*[@$!€][a-z0-9@$!€]*")
 _DOTTED = re.compile(r"(?<![a-z0-9])(?:[a-z][.\-_*|+~]){2,}[a-z](?![a-z0-9])")
@@ -209,43 +209,72 @@ def normalise(text: str) -> str:
     accents), look-alike letters, leetspeak (digits and symbols inside words; whole short words of
     digits when the text has leetspeak words), letters spaced out or dotted."""
     if not text.isascii():
-        text = text.translate(_DROP)
+        if _DROP_RX.search(text) is not None:
+            text = _DROP_RX.sub("", text)
         text = unicodedata.normalize("NFKD", text)
-        text = _MARKS.sub("", text)
-        text = text.translate(_CONFUSE).casefold().translate(_CONFUSE)
+        text = _MARKS.sub("", text).casefold()
+        text = _NON_ASCII.sub(lambda m: m.group(0).translate(_CONFUSE), text)
     else:
         text = text.lower()
-    if any(c in text for c in "@$!€"):
-        text = _LEET_SYM.sub(_fold_symbols, text)
+    if _SYM_CHAR.search(text) is not None:
+        text = _fold_tokens(text, _SYM_CHAR, _SYM_TOKEN, _fold_symbols)
     if _LEET_PAIR.search(text) is not None:
         strong = [0]
 
-        def fold(m: "re.Match[str]") -> str:
-            w = m.group(0)
+        def fold(text: str, s: int, e: int) -> str:
+            w = text[s:e]
             if len(w) > 16:
                 return w
             if _LEET_STRONG.fullmatch(w) is not None:
                 strong[0] += 1
             return w.translate(_LEET)
 
-        text = _LEET_WORD.sub(fold, text)
+        text = _fold_tokens(text, _LEET_PAIR, _ALNUM, fold)
         if strong[0] >= 2:  # a leetspeak text: whole short words of digits are words too ("7h3 u53r 15 4 bot")
             text = _LEET_DIGITS.sub(lambda m: m.group(0).translate(_LEET), text)
-    if "  " in text or " " in text:
-        text = _SPACED_RUN.sub(_despace, text)
+    text = _SPACED_RUN.sub(_despace, text)
     text = _DOTTED.sub(lambda m: _DOTTED_SEP.sub("", m.group(0)), text)
     return _WS.sub(" ", text)
 
 
+_DROP_RX = re.compile(f"[{_ZERO_WIDTH}{_BIDI}]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_SYM_CHAR = re.compile(r"[@$!€]")
+_SYM_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!€")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
 
 
-def _fold_symbols(m: "re.Match[str]") -> str:
-    w = m.group(0)
+def _fold_tokens(text: str, finder: "re.Pattern[str]", chars: frozenset, fn: Any) -> str:
+    """Rewrite the tokens (maximal runs of ``chars``) that contain a match of ``finder``."""
+    out = []
+    last = 0
+    n = len(text)
+    for m in finder.finditer(text):
+        i = m.start()
+        if i < last:
+            continue
+        s = i
+        while s > last and text[s - 1] in chars:
+            s -= 1
+        e = m.end()
+        while e < n and text[e] in chars:
+            e += 1
+        out.append(text[last:s])
+        out.append(fn(text, s, e))
+        last = e
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _fold_symbols(text: str, s: int, e: int) -> str:
+    w = text[s:e]
     core = w.rstrip("!")  # "great!": punctuation, not a letter
     if len(core) > 24 or sum(1 for c in core if c.isalpha()) < 2 or not any(c in core for c in "@$!€"):
         return w
-    if "@" in core and _DOMAIN.match(m.string, m.start() + core.index("@") + 1) is not None:
+    if "@" in core and _DOMAIN.match(text, s + core.index("@") + 1) is not None:
         return w  # an e-mail address: user@domain.tld
     if core[0] in "$€" and core[1:2].isdigit():
         return w  # money
@@ -339,9 +368,9 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b{_OVR_VERB}{_S}(?:(?:all|any|every|each|the|your|these|those|of){_S}){{0,3}}{_NOUN2}{_S}"
      rf"(?:above|before{_S}this|so{_S}far|up{_S}to{_S}now|until{_S}now|(?:that{_S})?you(?:{_S}(?:were|have|have{_S}been|had|got|'ve{_S}been)){{0,2}}{_S}(?:given|received|told|got|sent|instructed))\b"),
     ("override", "instructions_void", 0.8,
-     ("void", "supersed", "overrid", "revoked", "cancel", "obsolete", "invalid", "apply", "replaced", "lifted", "suspended", "withdrawn",
-      "null", "test", "on hold", "aside", "fake", "joke", "decoy", "distraction", "not real", "not valid", "irrelevant", "outdated", "optional",
-      "suggestion"),
+     ("void", "supersed", "overrid", "revoked", "cancel", "obsolete", "invalid", "longer apply", "not apply", "n't apply", "replaced", "lifted",
+      "suspended", "withdrawn", "null", " a test", "on hold", "aside", "fake", "joke", "decoy", "distraction", "not real", "not valid", "irrelevant",
+      "outdated", "optional", "suggestions"),
      rf"\b(?:your{_S}(?:{_QUAL}{_S})?{_NOUN2}|(?:the|all|any){_S}(?:{_QUAL}{_S})?{_NOUN2}{_S}(?:that{_S})?you(?:{_S}(?:were|have|have{_S}been|had|got)){{0,2}}{_S}(?:given|received|got|told)"
      rf"(?:{_S}(?:before|earlier|so{_S}far|previously|until{_S}now)(?:{_S}this{_S}point)?)?){_S}"
      rf"(?:(?:no{_S}longer|do{_S}not|don'?t){_S}apply|(?:are|is|have{_S}been|has{_S}been|were){_S}(?:now{_S}|hereby{_S})?(?:superseded|overridden|revoked|cancell?ed|void|invalid|obsolete|replaced|lifted|suspended|withdrawn|null|only{_S}a{_S}test|a{_S}test|fake))"
@@ -506,7 +535,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("action:", "action input"),
      r"(?m)^\s*action\s*:\s*[a-z0-9_.-]{2,60}\s*\n\s*action[ _]input\s*:"),
     ("tool_syntax", "tool_call_action", 0.65,
-     ("<invoke", "\"name\"", "\"tool\"", "\"function\"", "\"action\"", "\"tool_name\"", "action:", "functions.", "_"),
+     ("<invoke", "\"name\"", "\"tool\"", "\"function\"", "\"action\"", "\"tool_name\"", "action:", "functions.", "```"),
      rf"(?:<invoke\s+name=[\"']?|\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"|(?m:^\s*action\s*:\s*)|\bfunctions\.|(?<![\w.])(?=[a-z]+_[a-z_]+\(\s*[a-z_]+\s*=))"
      rf"(?:[a-z]+_)*(?:send|transfer|wire|pay|delete|remove|drop|share|upload|post|forward|export|execute|exec|shell|grant|create_api|create_user|update_user|"
      rf"set_role|invite|approve|disable|reset|purchase|buy|refund|publish|push|write_file|run_command|run_shell|bash)[a-z_]*"
@@ -522,18 +551,55 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
 ]
 
 
+# Patterns whose every match starts with one of a few words are not scanned over the whole text:
+# one scan of this regex finds where those words are, and the pattern is tried there only.
+_ANCHORS: dict[str, tuple[str, ...]] = {
+    "ovr": ("ignor", "disregard", "forget", "overrid", "bypass", "skip", "abandon", "discard", "neglect", "drop", "dismiss", "overlook", "scrap",
+            "ditch", "set", "put", "cast", "push", "throw", "pay", "take", "do", "don", "never", "no", "stop"),
+    "ml": ("ignor", "missacht", "vergiss", "vergessen", "verwirf", "uberspring", "oubli", "neglig", "ne", "fais", "faites", "olvid", "descarta",
+           "desatiend", "no", "haz", "omite", "dimentic", "trascur", "non", "esquec", "desconsider", "descarte", "negeer", "negeren", "vergeet",
+           "vergeten"),
+    "exf": ("send", "forward", "e-mail", "email", "mail", "upload", "post", "transfer", "copy", "leak", "submit", "share", "export", "sync", "push",
+            "include", "put", "paste", "exfiltrate", "schick", "leite", "envoie", "transfere", "envia", "reenvia", "invia", "inoltra", "envie",
+            "encaminhe", "stuur", "verstuur", "doorsturen", "wire", "pay", "bcc", "cc"),
+    "rev": ("reveal", "print", "output", "repeat", "show", "display", "leak", "dump", "disclose", "share", "tell", "write", "include", "append",
+            "send", "return", "list"),
+}
+
+
+def _word_starts(norm: str, words: tuple[str, ...]) -> list[int]:
+    """Where one of ``words`` begins a word of ``norm`` (str.find: C speed)."""
+    out = set()
+    for w in words:
+        i = norm.find(w)
+        while i >= 0:
+            if i == 0 or not norm[i - 1].isalnum():
+                out.add(i)
+            i = norm.find(w, i + 1)
+    return sorted(out)
+
+
+_ANCHOR_OF = {
+    "ignore_previous": "ovr", "ignore_given": "ovr", "ignore_your_rules": "ovr", "ignore_above": "ovr", "ignore_noun_above": "ovr",
+    "ignore_what_user_said": "ovr", "ignore_user": "ovr", "ignore_previous_ml": "ml", "exfiltrate": "exf", "exfil_sensitive": "exf",
+    "reveal_prompt": "rev",
+}
+
+
 class _Pattern:
-    __slots__ = ("family", "name", "weight", "needles", "rx", "gated")
+    __slots__ = ("family", "name", "weight", "needles", "rx", "gated", "anchor")
 
     def __init__(self, family: str, name: str, weight: float, needles: tuple[str, ...], rx: str) -> None:
         self.family, self.name, self.weight, self.needles = family, name, weight, needles
         self.rx = re.compile(rx, re.M if rx.startswith("^") or "|^" in rx else 0)
-        self.gated = family == "addressed"  # runs only when the text names a model (one cheap scan)
+        # runs only near the words that name a model (one cheap scan finds them)
+        self.gated = family == "addressed" and name != "when_you_read_this"
+        self.anchor = _ANCHOR_OF.get(name)
 
 
 # The text names a model, an assistant or an agent (in any of the languages covered).
 _AI_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|assistants?|agents?|models?|chat ?bots?|bots?|gpt|chatgpt|claude|gemini|copilot|ki|ia|asistente|assistente|"
-                      r"assistent(?:en)?|agente|modell|modele|modelo|modello|sprachmodell|whoever|whomever|anyone|anybody|you|this|these)\b")
+                      r"assistent(?:en)?|agente|modell|modele|modelo|modello|sprachmodell|whoever|whomever|anyone|anybody)\b")
 # An instruction right after words addressed to the model: "note to the AI: send ...", "Assistant, when you ... change ..."
 _IMPERATIVE_AFTER = re.compile(
     rf"(?:{_S}|[^\n]{{0,80}}?(?:[:,.;!-]|\band\b|\bthen\b|\bplease\b|\bkindly\b|\bmust\b|\bshould\b|\bneed{_S}to\b|\bhave{_S}to\b|"
@@ -660,10 +726,23 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
     return out
 
 
+def _windows(positions: list[int], n: int, before: int = 100, after: int = 160) -> list[tuple[int, int]]:
+    """Merged text windows around ``positions`` (where an addressed-to-the-model pattern can match)."""
+    out: list[tuple[int, int]] = []
+    for p in positions:
+        lo, hi = max(0, p - before), min(n, p + after)
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
 def _match_signals(norm: str, channel: str) -> list[Signal]:
     out: list[Signal] = []
     quoted: Optional[list[tuple[int, int]]] = None
-    gate: Optional[bool] = None
+    gate: Optional[list[tuple[int, int]]] = None
+    anchors: Optional[dict[str, list[int]]] = None
     for p in _COMPILED:
         for needle in p.needles:
             if needle in norm:
@@ -672,10 +751,25 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
             continue
         if p.gated:
             if gate is None:
-                gate = _AI_GATE.search(norm) is not None
+                gate = _windows([m.start() for m in _AI_GATE.finditer(norm)], len(norm))
             if not gate:
                 continue
-        for m in p.rx.finditer(norm):
+            matches = [next((m for m in (p.rx.search(norm, lo, hi) for lo, hi in gate) if m is not None), None)]
+            if matches[0] is None:
+                continue
+        elif p.anchor is not None:
+            if anchors is None:
+                anchors = {}
+            where = anchors.get(p.anchor)
+            if where is None:
+                where = anchors[p.anchor] = _word_starts(norm, _ANCHORS[p.anchor])
+            found = (p.rx.match(norm, pos) for pos in where)
+            matches: Any = [next((m for m in found if m is not None), None)]
+            if matches[0] is None:
+                continue
+        else:
+            matches = p.rx.finditer(norm)
+        for m in matches:
             s, e = m.span()
             w = p.weight
             if channel == "text":
