@@ -4,15 +4,21 @@ and ``memory_guard``).
 ``score_text(text)`` returns a score in 0..1 and the evidence (which signal matched what). The
 text is first searched for hidden channels (Unicode tag characters, zero-width and bidi control
 characters, HTML comments and hidden elements, base64 blobs that decode to text, HTML entities),
-whose decoded content is scored too; then normalised against evasions (NFKC, case, Cyrillic and
-Greek look-alikes, leetspeak inside words, letters separated by spaces or dots) and matched
-against signal patterns in five families:
+whose decoded content is scored too; then normalised against evasions (NFKD with accents dropped,
+case, Cyrillic/Greek/Armenian/IPA look-alikes, leetspeak with digits and symbols, whole-word digits
+in leetspeak texts, letters separated by spaces or dots, re-split into words when no wider gap
+marks them) and matched against signal patterns in six families:
 
-- ``override``     "ignore all previous instructions", "your new task is", "you are now ..."
+- ``override``     "ignore all previous instructions" and paraphrases ("pay no attention to the
+                   rules above", "your instructions no longer apply"), "your new task is", "you are
+                   now ...", and the same in German, French, Spanish, Italian, Portuguese and Dutch
 - ``role``         system-prompt / role impersonation: ``SYSTEM:`` lines, chat-template tokens
-- ``addressed``    text speaking to the model: "note to the AI assistant reading this"
-- ``directive``    instructions to act covertly: exfiltrate, "do not tell the user", reveal prompt
-- ``tool_syntax``  tool-call markup inside data: ``<tool_call>``, ``{"name": .., "arguments": ..}``
+- ``addressed``    text speaking to the model: "note to the AI assistant reading this"; stronger
+                   when an imperative follows ("Assistant, when you read this, send ...")
+- ``directive``    instructions to act covertly: exfiltrate (stronger for sensitive data), "do not
+                   tell the user", reveal prompt
+- ``tool_syntax``  tool-call markup inside data: ``<tool_call>``, ``{"name": .., "arguments": ..}``;
+                   stronger when the tool does something consequential (send, delete, transfer ...)
 - ``concealment``  instructions found inside a hidden channel
 
 Each signal has a weight; a family counts once at its strongest signal (a second, different
@@ -20,7 +26,9 @@ signal of the same family adds half its weight), and families combine as indepen
 (``1 - Π(1 - w)``). Matches inside quotes, inline code or code fences, or introduced as an example
 ("such as", "e.g."), count at 35 % of their weight: articles about prompt injection quote the
 phrases they discuss. Every pattern has literal "needles" checked with ``in`` before its regex
-runs, so text without any trigger word costs one normalisation pass.
+runs, so text without any trigger word costs one normalisation pass; patterns whose matches begin
+with a known word are tried only where that word begins a word, and patterns addressed to the model
+only near words that name one.
 """
 
 from __future__ import annotations
