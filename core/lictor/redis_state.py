@@ -52,7 +52,7 @@ for i = 1, n do
     total = total + tonumber(string.match(m, '^([^:]+):'))
   end
   if total + amount > limit then
-    return i - 1
+    return {i - 1, tostring(total)}
   end
 end
 for i = 1, n do
@@ -61,7 +61,7 @@ for i = 1, n do
   redis.call('ZADD', KEYS[i], now, amount .. ':' .. ARGV[#ARGV] .. ':' .. i)
   redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000) + 1000)
 end
-return -1
+return {-1, "0"}
 """
 
 
@@ -95,15 +95,15 @@ class RedisState:
         member = f"{now!r}:{self._me}:{next(self._member)}"
         return bool(self._hit(keys=[self._prefix + key], args=[limit, window, now, member]))
 
-    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[int]:
+    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[tuple[int, float]]:
         if not entries:
             return None
         args: list[Any] = [repr(float(now))]
         for _, amount, limit, window in entries:
             args += [repr(float(amount)), repr(float(limit)), repr(float(window))]
         args.append(f"{now!r}:{self._me}:{next(self._member)}")
-        r = int(self._spend(keys=[self._prefix + k for k, _, _, _ in entries], args=args))
-        return None if r < 0 else r
+        index, used = self._spend(keys=[self._prefix + k for k, _, _, _ in entries], args=args)
+        return None if int(index) < 0 else (int(index), float(_text(used)))
 
     # -- flags ---------------------------------------------------------------------------------
     def _refresh_flags(self) -> None:

@@ -22,13 +22,14 @@ class StateBackend(Protocol):
         seconds; return True when it was counted (under the limit), False when over it.
         Refused events are not counted, so a burst of refusals does not extend the wait."""
 
-    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[int]:
+    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[tuple[int, float]]:
         """Add amounts to sliding-window sums, all or nothing.
 
         Each entry is ``(key, amount, limit, window)``. When every key's sum over its last
         ``window`` seconds plus ``amount`` stays within ``limit``, all amounts are added and
-        None is returned; otherwise nothing is added and the index of the first entry that
-        would go over is returned (budgets per session *and* per agent stay consistent)."""
+        None is returned; otherwise nothing is added and ``(index, used)`` of the first entry
+        that would go over is returned, ``used`` being its sum so far (budgets per session
+        *and* per agent stay consistent)."""
 
     def set_flag(self, key: str, value: str) -> None:
         """Set a named flag (kill switch, quarantine) with a reason as its value."""
@@ -74,7 +75,7 @@ class MemoryState:
             q.append(now)
             return True
 
-    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[int]:
+    def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[tuple[int, float]]:
         with self._lock:
             found = []
             for i, (key, amount, limit, window) in enumerate(entries):
@@ -87,7 +88,7 @@ class MemoryState:
                 if not q:
                     total[0] = 0.0  # no float drift survives an empty window
                 if total[0] + amount > limit:
-                    return i
+                    return i, total[0]
                 found.append((q, total, amount))
             for q, total, amount in found:
                 q.append((now, amount))

@@ -124,10 +124,10 @@ def test_spend_is_all_or_nothing_over_sliding_windows(backend: str, redis_url: s
     t = 1000.0
     both = lambda amount: [("session:s1", amount, 100.0, 60.0), ("agent:a", amount, 150.0, 60.0)]  # noqa: E731
     assert state.spend(both(60), t) is None
-    assert state.spend(both(50), t + 1) == 0          # session would reach 110 > 100: nothing added
+    assert state.spend(both(50), t + 1) == (0, 60.0)  # session would reach 110 > 100: nothing added
     assert state.spend([("agent:a", 90, 150.0, 60.0)], t + 2) is None  # so the agent still had 90 left
-    assert state.spend(both(1), t + 3) == 1           # agent at 150: over on the second key
-    assert state.spend(both(70), t + 61) == 1         # t's 60 expired; the agent still holds 90 from t+2
+    assert state.spend(both(1), t + 3) == (1, 150.0)  # agent at 150: over on the second key
+    assert state.spend(both(70), t + 61) == (1, 90.0)  # t's 60 expired; the agent still holds 90 from t+2
     assert state.spend(both(70), t + 63) is None      # t+2's 90 expired too
     state.close()
 
@@ -142,3 +142,19 @@ def test_spend_is_shared_between_processes(redis_url: str) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
     results = [v for p in procs for v in json.loads(p.communicate(timeout=60)[0])]
     assert results.count(True) == 10 and results.count(False) == 10
+
+
+def test_spend_budget_holds_across_processes(redis_url: str) -> None:
+    policy = {
+        "state": {"backend": "redis", "url": redis_url, "prefix": f"budget-{time.time()}:"},
+        "protections": {"budgets": {"spend": [{"tools": ["issue_refund"], "amount_arg": "amount", "per_agent": 1000}]}},
+    }
+    code = textwrap.dedent(f"""
+        import json, lictor
+        gov = lictor.Governor.from_dict({policy!r}, load_entrypoints=False)
+        a = lictor.Action(kind="tool_call", agent="payer", name="issue_refund", args={{"amount": 100}}, session="s")
+        print(json.dumps([gov.check(a).verdict for _ in range(5)]))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    verdicts = [v for p in procs for v in json.loads(p.communicate(timeout=60)[0])]
+    assert verdicts.count("allow") == 10 and verdicts.count("deny") == 10  # 10 x 100 = the agent's 1000

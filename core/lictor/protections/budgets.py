@@ -9,59 +9,22 @@ Three kinds, each per session and/or per agent within a sliding window:
 * ``tokens`` — the sum of ``metadata["tokens"]`` (a number, or a mapping with ``total`` or
   ``input``/``output`` / ``prompt``/``completion``) that adapters attach to model calls.
 
-Spend and token sums are kept in this process's memory (the state backend has no "add an
-amount" operation yet). An action is counted when this protection lets it through, even if
-another plugin then refuses it: budgets err on the side of running out early.
+Every sum and count lives in the Governor's state backend: in memory for one process, shared
+by every process and machine with ``state: {backend: redis}``. The sums an action adds to (per
+session and per agent) are checked and added at once, all or nothing. An action is counted when
+this protection lets it through, even if another plugin then refuses it: budgets err on the
+side of running out early.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from typing import Any, Callable, Optional
 
 from ..hookspecs import hookimpl
 from ..models import ACTION_KINDS, Action, Decision
 from ._section import Section, glob_matcher
 
-__all__ = ["BudgetsPlugin", "SlidingSums", "token_count"]
-
-_SWEEP_EVERY = 4096
-
-
-class SlidingSums:
-    """Sums of amounts per key over a sliding window; memory bounded by the keys active within
-    one window (stale keys are swept)."""
-
-    def __init__(self, window: float) -> None:
-        self.window = window
-        self._data: dict[str, tuple[deque[tuple[float, float]], list[float]]] = {}
-        self._ops = 0
-
-    def total(self, key: str, now: float) -> float:
-        entry = self._data.get(key)
-        if entry is None:
-            return 0.0
-        q, tot = entry
-        edge = now - self.window
-        while q and q[0][0] <= edge:
-            tot[0] -= q.popleft()[1]
-        if not q:
-            tot[0] = 0.0
-        return tot[0]
-
-    def add(self, key: str, amount: float, now: float) -> None:
-        entry = self._data.get(key)
-        if entry is None:
-            entry = self._data[key] = (deque(), [0.0])
-        entry[0].append((now, amount))
-        entry[1][0] += amount
-        self._ops += 1
-        if self._ops >= _SWEEP_EVERY:
-            self._ops = 0
-            edge = now - self.window
-            for k in [k for k, (q, _) in self._data.items() if not q or q[-1][0] <= edge]:
-                del self._data[k]
+__all__ = ["BudgetsPlugin", "token_count"]
 
 
 def token_count(value: Any) -> Optional[float]:
@@ -103,15 +66,16 @@ def _getter(path: str) -> Callable[[dict], Any]:
 
 
 class _Spend:
-    __slots__ = ("tools", "amount", "amount_path", "per_session", "per_agent", "sums", "effect", "label")
+    __slots__ = ("index", "tools", "amount", "amount_path", "per_session", "per_agent", "window", "effect", "label")
 
-    def __init__(self, tools: Callable[[str], bool], amount_path: str, per_session: Optional[float],
+    def __init__(self, index: int, tools: Callable[[str], bool], amount_path: str, per_session: Optional[float],
                  per_agent: Optional[float], window: float, effect: str, label: str) -> None:
+        self.index = index
         self.tools = tools
         self.amount = _getter(amount_path)
         self.amount_path = amount_path
         self.per_session, self.per_agent = per_session, per_agent
-        self.sums = SlidingSums(window)
+        self.window = window
         self.effect = effect
         self.label = label
 
@@ -125,12 +89,10 @@ class BudgetsPlugin:
 
     def __init__(self) -> None:
         self.active = False
-        self._lock = threading.Lock()
         self._spend: list[_Spend] = []
         self._spend_cache: dict[str, tuple[_Spend, ...]] = {}
         self._calls: Optional[dict[str, Any]] = None
         self._tokens: Optional[dict[str, Any]] = None
-        self._token_sums: Optional[SlidingSums] = None
         self._state: Any = None
         self._calls_on: frozenset[str] = frozenset()
         self._calls_session: Optional[int] = None
@@ -166,12 +128,10 @@ class BudgetsPlugin:
             window = s.duration("window", "24h")
             effect = s.effect()
             s.done(("tools", "amount_arg", "per_session", "per_agent", "window", "effect"))
-            self._spend.append(_Spend(glob_matcher(tools), amount_arg, per_session, per_agent, window, effect,
+            self._spend.append(_Spend(i, glob_matcher(tools), amount_arg, per_session, per_agent, window, effect,
                                       f"spend budget {i} ({', '.join(tools)})"))
         self._calls = self._limits(sec, "calls", integer=True)
         self._tokens = self._limits(sec, "tokens", integer=True)
-        if self._tokens is not None:
-            self._token_sums = SlidingSums(self._tokens["window"])
         sec.done(("spend", "calls", "tokens"))
         sec.raise_problems()
         self._spend_cache = {}
@@ -234,8 +194,7 @@ class BudgetsPlugin:
                 if raw is not None:  # token_count(None) is None
                     tokens = token_count(raw)
         if spends or tokens is not None:
-            with self._lock:
-                vote = self._sums(action, spends, tokens, now)
+            vote = self._sums(action, spends, tokens, now)
             if vote is not None:
                 return vote
         if kind in self._calls_on:
@@ -254,8 +213,11 @@ class BudgetsPlugin:
         return None
 
     def _sums(self, action: Action, spends: tuple[_Spend, ...], tokens: Optional[float], now: float) -> Optional[Decision]:
+        """Check and count every sum this action adds to, all or nothing, in the state backend
+        (so with Redis the budgets hold across every process and machine)."""
         session, agent = action.session, action.agent
-        pending: list[tuple[SlidingSums, str, float]] = []
+        entries: list[tuple[str, float, float, float]] = []
+        refusals: list[tuple[str, str]] = []  # (effect, message prefix) per entry
         args = action.args
         for s in spends:
             amount = s.amount(args)
@@ -266,34 +228,30 @@ class BudgetsPlugin:
                                   f"({amount!r}); denied (fail closed)", "budgets.spend")
             if amount < 0:
                 return self._vote("deny", f"{s.label}: negative amount {amount!r} refused", "budgets.spend")
-            if s.per_session is not None and session is not None:
-                k = "session:" + session
-                used = s.sums.total(k, now)
-                if used + amount > s.per_session:
-                    return self._vote(s.effect, f"{s.label}: session '{session}' would spend {used + amount:g} "
-                                      f"of a budget of {s.per_session:g}", "budgets.spend")
-                pending.append((s.sums, k, amount))
-            if s.per_agent is not None:
-                k = "agent:" + agent
-                used = s.sums.total(k, now)
-                if used + amount > s.per_agent:
-                    return self._vote(s.effect, f"{s.label}: agent '{agent}' would spend {used + amount:g} "
-                                      f"of a budget of {s.per_agent:g}", "budgets.spend")
-                pending.append((s.sums, k, amount))
+            for scope, who, limit in (("session", session, s.per_session), ("agent", agent, s.per_agent)):
+                if limit is None or who is None:
+                    continue
+                entries.append((f"budgets:spend:{s.index}:{scope}:{who}", float(amount), float(limit), s.window))
+                refusals.append((s.effect, f"{s.label}: {scope} '{who}' would spend"))
         if tokens is not None:
             t = self._tokens
-            assert t is not None and self._token_sums is not None
+            assert t is not None
             if tokens < 0:
                 return self._vote("deny", f"negative token count {tokens!r} refused", "budgets.tokens")
-            for scope, key, limit in (("session", session, t["per_session"]), ("agent", agent, t["per_agent"])):
-                if limit is None or key is None:
+            for scope, who, limit in (("session", session, t["per_session"]), ("agent", agent, t["per_agent"])):
+                if limit is None or who is None:
                     continue
-                k = f"{scope}:{key}"
-                used = self._token_sums.total(k, now)
-                if used + tokens > limit:
-                    return self._vote(t["effect"], f"token budget of {scope} '{key}' used up "
-                                      f"({used + tokens:g} of {limit})", "budgets.tokens")
-                pending.append((self._token_sums, k, tokens))
-        for sums, k, amount in pending:
-            sums.add(k, amount, now)
-        return None
+                entries.append((f"budgets:tokens:{scope}:{who}", float(tokens), float(limit), t["window"]))
+                refusals.append((t["effect"], f"token budget of {scope} '{who}' used up:"))
+        if not entries:
+            return None
+        over = self._state.spend(entries, now)
+        if over is None:
+            return None
+        i, used = over
+        _, amount, limit, _ = entries[i]
+        effect, prefix = refusals[i]
+        rule = "budgets.tokens" if entries[i][0].startswith("budgets:tokens:") else "budgets.spend"
+        if rule == "budgets.spend":
+            return self._vote(effect, f"{prefix} {used + amount:g} of a budget of {limit:g}", rule)
+        return self._vote(effect, f"{prefix} ({used + amount:g} of {limit:g})", rule)
