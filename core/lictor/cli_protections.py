@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from .policy.schema import RISK_TITLES
+
 __all__ = ["register_protection_commands", "PROTECTION_RISKS", "PACKS", "pack_path", "coverage"]
 
 #: Which OWASP Top 10 for Agentic Applications risks each built-in protection addresses.
@@ -44,18 +46,6 @@ PROTECTION_RISKS: dict[str, tuple[str, ...]] = {
     "baseline": ("ASI10",),
 }
 
-RISK_TITLES = {
-    "ASI01": "Agent goal hijack",
-    "ASI02": "Tool misuse and exploitation",
-    "ASI03": "Identity and privilege abuse",
-    "ASI04": "Agentic supply chain vulnerabilities",
-    "ASI05": "Unexpected code execution",
-    "ASI06": "Memory and context poisoning",
-    "ASI07": "Insecure inter-agent communication",
-    "ASI08": "Cascading failures",
-    "ASI09": "Human-agent trust exploitation",
-    "ASI10": "Rogue agents",
-}
 
 PACKS = ("support", "finance", "healthcare")
 

@@ -27,9 +27,24 @@ __all__ = [
     "AuditSection",
     "parse_duration",
     "RISK_IDS",
+    "RISK_TITLES",
 ]
 
 RISK_IDS: Tuple[str, ...] = tuple(f"ASI{i:02d}" for i in range(1, 11))
+
+#: The OWASP Top 10 for Agentic Applications (2026), by id.
+RISK_TITLES = {
+    "ASI01": "Agent goal hijack",
+    "ASI02": "Tool misuse and exploitation",
+    "ASI03": "Identity and privilege abuse",
+    "ASI04": "Agentic supply chain vulnerabilities",
+    "ASI05": "Unexpected code execution",
+    "ASI06": "Memory and context poisoning",
+    "ASI07": "Insecure inter-agent communication",
+    "ASI08": "Cascading failures",
+    "ASI09": "Human-agent trust exploitation",
+    "ASI10": "Rogue agents",
+}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}

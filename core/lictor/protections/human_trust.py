@@ -20,24 +20,13 @@ import re
 from typing import Any, Optional
 
 from ..hookspecs import hookimpl
+from ..policy.schema import RISK_TITLES
 from ..models import Action, Decision
 from ._common import Section, iter_strings, shorten
 from .secret_scan import mask_secrets
 
 __all__ = ["HumanTrustProtection", "approval_summary", "format_approval_summary", "score_human_output", "RISK_TITLES"]
 
-RISK_TITLES = {
-    "ASI01": "Agent goal hijack",
-    "ASI02": "Tool misuse and exploitation",
-    "ASI03": "Identity and privilege abuse",
-    "ASI04": "Agentic supply chain vulnerabilities",
-    "ASI05": "Unexpected code execution",
-    "ASI06": "Memory and context poisoning",
-    "ASI07": "Insecure inter-agent communication",
-    "ASI08": "Cascading failures",
-    "ASI09": "Human-agent trust exploitation",
-    "ASI10": "Rogue agents",
-}
 
 _S = r"[^a-z0-9\n]{1,3}"
 _CRED = re.compile(
