@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 import cel
 
 from ..models import Action
+from .native import Fallback, compile_native
 
 __all__ = ["Condition", "ConditionError", "VARIABLES", "compile_condition"]
 
@@ -55,19 +56,28 @@ class ConditionError(Exception):
 class Condition:
     """A compiled CEL expression plus a function building its minimal input."""
 
-    __slots__ = ("source", "program", "variables", "_build", "_execute")
+    __slots__ = ("source", "program", "variables", "native", "_build", "_execute")
 
-    def __init__(self, source: str, program: Any, variables: Sequence[str], build: Callable[..., dict]):
+    def __init__(self, source: str, program: Any, variables: Sequence[str], build: Callable[..., dict],
+                 native: Optional[Callable[[dict], Any]] = None):
         self.source = source
         self.program = program
         self.variables = tuple(variables)
+        self.native = native
         self._build = build
         self._execute = program.execute
 
     def evaluate(self, action: Action, roles: Sequence[str], now: float, output: Any = None) -> Any:
         """The expression's value for this action; raises :class:`ConditionError`."""
+        ctx = self._build(action, roles, now, output)
+        native = self.native
+        if native is not None:
+            try:
+                return native(ctx)
+            except Fallback:
+                pass  # a value outside the plain path: the engine decides
         try:
-            return self._execute(self._build(action, roles, now, output))
+            return self._execute(ctx)
         except Exception as exc:  # the engine raises KeyError/RuntimeError/TypeError/ValueError
             raise ConditionError(f"{type(exc).__name__}: {exc}") from None
 
@@ -175,4 +185,4 @@ def compile_condition(source: str, *, allow_output: bool = False) -> Condition:
             f"CEL here has {', '.join(sorted(_KNOWN_FUNCTIONS))}"
         )
     args_fields = _args_fields(source) if "args" in variables else None
-    return Condition(source, program, variables, _builder(variables, args_fields))
+    return Condition(source, program, variables, _builder(variables, args_fields), compile_native(source))
