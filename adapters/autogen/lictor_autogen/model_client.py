@@ -248,4 +248,4 @@ class LictorModelClient(ChatCompletionClient):
         return self.inner.model_info
 
     def _to_config(self) -> Any:  # pragma: no cover - governed clients are not serialised
-        raise NotImplementedError("a LictorModelClient is not serialisable; dump the inner client (ungovern first)")
+        raise TypeError("a LictorModelClient is not serialisable; dump the inner client (ungovern first)")

@@ -139,4 +139,4 @@ class LictorWorkbench(Workbench):
         await self.inner.load_state(state)
 
     def _to_config(self) -> Any:  # pragma: no cover - governed workbenches are not serialised
-        raise NotImplementedError("a LictorWorkbench is not serialisable; dump the inner workbench (ungovern first)")
+        raise TypeError("a LictorWorkbench is not serialisable; dump the inner workbench (ungovern first)")

@@ -11,6 +11,7 @@ worker threads and ``asyncio.to_thread``), so crews built inside flow methods ar
 
 from __future__ import annotations
 
+import abc
 import uuid
 import weakref
 from typing import Any, Optional
@@ -20,7 +21,7 @@ from crewai.flow.flow_context import current_flow_id
 __all__ = ["Scope", "CrewScope", "FlowScope"]
 
 
-class Scope:
+class Scope(abc.ABC):
     """Decides whether a hook context belongs to the governed object, and names its session."""
 
     kind = "?"
@@ -35,15 +36,17 @@ class Scope:
         """The governed object, or None once it has been garbage-collected."""
         return self._ref()
 
-    def owns(self, ctx: Any) -> bool:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def owns(self, ctx: Any) -> bool:
+        """Whether a hook context belongs to this target's runs."""
 
-    def session(self, ctx: Any) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def session(self, ctx: Any) -> str:
+        """The session id of the run a hook context belongs to."""
 
-    def start(self, ctx: Any) -> Optional[str]:  # pragma: no cover - overridden
+    @abc.abstractmethod
+    def start(self, ctx: Any) -> Optional[str]:
         """At EXECUTION_START: the session of the run that begins, when it is this target's."""
-        raise NotImplementedError
 
     def describe(self) -> str:
         name = getattr(self.target, "name", None) or type(self.target).__name__

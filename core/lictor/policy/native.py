@@ -147,7 +147,7 @@ class _Parser:
         while self.peek() == ("op", "||"):
             self.i += 1
             right = self.and_()
-            left = _or(left, right)
+            left = _logic(left, right, True)
         return left
 
     def and_(self) -> Fn:
@@ -155,7 +155,7 @@ class _Parser:
         while self.peek() == ("op", "&&"):
             self.i += 1
             right = self.rel()
-            left = _and(left, right)
+            left = _logic(left, right, False)
         return left
 
     def rel(self) -> Fn:
@@ -301,34 +301,23 @@ def _field(obj_fn: Fn, name: str) -> Fn:
     return read
 
 
-def _and(left: Fn, right: Fn) -> Fn:
-    def both(c: dict) -> bool:
+def _logic(left: Fn, right: Fn, decisive: bool) -> Fn:
+    """``&&`` (decisive value False) or ``||`` (decisive value True): the left side alone
+    decides when it has the decisive value; anything but a bool goes to the engine, whose
+    operators also absorb errors in ways the plain path does not model."""
+
+    def combine(c: dict) -> bool:
         a = left(c)
-        if a is False:
-            return False
-        if a is not True:
+        if a is decisive:
+            return decisive
+        if a is not (not decisive):
             raise Fallback
         b = right(c)
         if type(b) is not bool:
             raise Fallback
         return b
 
-    return both
-
-
-def _or(left: Fn, right: Fn) -> Fn:
-    def either(c: dict) -> bool:
-        a = left(c)
-        if a is True:
-            return True
-        if a is not False:
-            raise Fallback
-        b = right(c)
-        if type(b) is not bool:
-            raise Fallback
-        return b
-
-    return either
+    return combine
 
 
 def _in(left: Fn, right: Fn) -> Fn:
