@@ -120,7 +120,7 @@ VALUES: list[Any] = [0, 1, -1, 5, 10, 10.5, 11, 100_000, 100_001, -0.0, 2.0, 2.5
 
 def test_fused_validators_give_the_plain_validators_answers(monkeypatch) -> None:
     from lictor.protections import tool_access
-    from lictor.protections._section import Section
+    from lictor.protections._common import Section
 
     def compile_all(schema: dict[str, Any]) -> Any:
         return tool_access.compile_schema(Section(None, "tool_access", schema), "x")

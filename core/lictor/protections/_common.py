@@ -1,6 +1,11 @@
-"""Pieces the text and data-flow protections share: reading a ``protections.<name>`` section
-with errors that name the field, walking outputs of any shape, trust labels, bounded
-per-session memory, and masking secrets in evidence.
+"""Pieces every built-in protection shares: reading a ``protections.<name>`` section with
+errors that name the file, line and field (:class:`Section`), glob tests of names, the agent ->
+roles resolution, walking outputs of any shape, trust labels, bounded per-session memory, and
+masking secrets in evidence.
+
+Every protection reads its section through :class:`Section`, so that every mistake in a policy is
+reported the same way (``policy.yaml:12 protections.loops.max_repeats: ...``), all of them
+together, and unknown keys are errors rather than settings that silently do nothing.
 
 Kept private (underscore) because the names here are not a contract for plugin authors; the
 protections themselves are ordinary plugins on the public hooks.
@@ -15,11 +20,13 @@ from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from ..errors import PolicyError
-from ..models import Action
+from ..models import ACTION_KINDS, Action
+from ..policy.loader import format_path
 from ..policy.schema import parse_duration
 
 __all__ = [
     "Section",
+    "RoleResolver",
     "TRUSTED_SOURCES",
     "UNTRUSTED_SOURCES",
     "source_of",
@@ -37,118 +44,226 @@ TRUSTED_SOURCES = frozenset({"user", "system"})
 #: ``metadata["source"]`` values whose text may carry someone else's instructions (DESIGN §3b).
 UNTRUSTED_SOURCES = frozenset({"tool", "retrieval", "agent", "memory"})
 
-EFFECTS = ("allow", "redact", "approve", "deny")
+#: The effects a protection that steps an action up may choose (``effect: deny|approve``).
+EFFECTS = ("deny", "approve")
 _MISSING = object()
+_CACHE_MAX = 8192
+
+
+def _bound(x: float) -> str:
+    return str(int(x)) if isinstance(x, float) and x.is_integer() and abs(x) < 1e15 else str(x)
 
 
 class Section:
-    """One ``protections.<name>`` mapping being read; collects every problem, then raises once.
+    """One mapping of a protection's configuration, read field by field.
 
-    ``get`` removes a key as it reads it; :meth:`finish` reports the keys nobody read (typos)
-    and raises :class:`PolicyError` listing every problem with the policy's file and line.
+    ``Section(policy, name)`` reads ``protections.<name>`` (``present`` says whether the policy
+    has it); ``Section(policy, name, data)`` reads a mapping the caller already has. ``take``
+    and the typed helpers mark a key as read; :meth:`done` reports the keys nobody read as
+    unknown. Problems (``policy.yaml:12 protections.loops.max_repeats: ...``) are collected, so
+    a whole section is checked at once, and raised together by :meth:`raise_problems`
+    (:meth:`finish` does both). :meth:`child` and :meth:`sub` give nested mappings their own
+    Section that reports into the same list.
     """
 
-    def __init__(self, policy: Any, name: str) -> None:
+    def __init__(self, policy: Any, name: str, data: Any = _MISSING, path: tuple[Any, ...] = (),
+                 problems: Optional[list[str]] = None) -> None:
         self.policy = policy
         self.name = name
-        raw = policy.section(name)
-        self.present = raw is not None
-        self.base: tuple[Any, ...] = policy.section_path(name)
-        self.problems: list[str] = []
-        if raw is None:
-            raw = {}
-        elif not isinstance(raw, Mapping):
-            self.problems.append(f"{policy.where(self.base)} {'.'.join(self.base)}: must be a mapping of settings, got {type(raw).__name__}")
-            raw = {}
-        self._raw = dict(raw)
-        self._seen: set[str] = set()
+        self.base = tuple(policy.section_path(name)) if policy is not None else ("protections", name)
+        self.path = path
+        self.problems: list[str] = problems if problems is not None else []
+        if data is _MISSING:
+            data = policy.section(name) if policy is not None else None
+            self.present = data is not None
+            if data is None:
+                data = {}
+        else:
+            self.present = True
+        if not isinstance(data, Mapping):
+            self.error((), f"expected a mapping of settings, got {type(data).__name__}")
+            data = {}
+        self.data: Mapping[str, Any] = data
+        self._pending = set(str(k) for k in data)
 
-    # -- reporting -------------------------------------------------------------------------
-    def where(self, *path: Any) -> str:
-        full = self.base + tuple(path)
-        dotted = ".".join(str(p) for p in full)
-        return f"{self.policy.where(full)} {dotted}"
+    # -- errors ---------------------------------------------------------------------------
+    def where(self, field: tuple[Any, ...]) -> str:
+        full = self.base + self.path + tuple(field)
+        loc = self.policy.where(full) if self.policy is not None else "<policy>"
+        return f"{loc} {format_path(full)}"
 
-    def problem(self, msg: str, *path: Any) -> None:
-        self.problems.append(f"{self.where(*path)}: {msg}")
+    def error(self, field: tuple[Any, ...] | str, message: str) -> None:
+        if isinstance(field, str):
+            field = (field,)
+        self.problems.append(f"{self.where(field)}: {message}")
 
-    def finish(self, allowed: Iterable[str] = ()) -> None:
-        extra = sorted(k for k in self._raw if k not in self._seen)
-        if extra:
-            known = sorted(set(self._seen) | set(allowed))
-            for k in extra:
-                self.problem(f"unknown setting '{k}' for protection '{self.name}' (known: {', '.join(known)})", k)
+    def raise_problems(self) -> None:
         if self.problems:
-            raise PolicyError(self.problems)
+            raise PolicyError(list(self.problems))
 
-    # -- typed readers -----------------------------------------------------------------------
-    def raw(self, key: str, default: Any = _MISSING) -> Any:
-        self._seen.add(key)
-        if key in self._raw:
-            return self._raw[key]
-        return None if default is _MISSING else default
+    def finish(self, allowed_hint: Sequence[str] = ()) -> None:
+        """:meth:`done` then :meth:`raise_problems`."""
+        self.done(allowed_hint)
+        self.raise_problems()
 
+    # -- reading --------------------------------------------------------------------------
     def has(self, key: str) -> bool:
-        return key in self._raw
+        return key in self.data
 
-    def choice(self, key: str, options: Sequence[str], default: str, *path: Any) -> str:
-        v = self.raw(key, default)
-        if v not in options:
-            self.problem(f"must be one of {', '.join(options)}, got {v!r}", *(path or (key,)))
+    def take(self, key: str, default: Any = None) -> Any:
+        self._pending.discard(key)
+        return self.data.get(key, default)
+
+    def child(self, key: str, default: Any = _MISSING) -> Optional["Section"]:
+        """The nested mapping under ``key`` as its own Section (None when absent)."""
+        if key not in self.data:
+            if default is _MISSING:
+                return None
+            return Section(self.policy, self.name, default, self.path + (key,), self.problems)
+        self._pending.discard(key)
+        return Section(self.policy, self.name, self.data[key], self.path + (key,), self.problems)
+
+    def sub(self, key: Any, data: Any) -> "Section":
+        """A Section for a value found under this one (e.g. one entry of a mapping)."""
+        return Section(self.policy, self.name, data, self.path + (key,), self.problems)
+
+    def done(self, allowed_hint: Sequence[str] = ()) -> None:
+        for key in sorted(self._pending):
+            hint = f"; known settings: {', '.join(allowed_hint)}" if allowed_hint else ""
+            self.error((key,), f"unknown setting '{key}'{hint}")
+        self._pending.clear()
+
+    def _range(self, key: str, v: float, minimum: Optional[float], maximum: Optional[float]) -> None:
+        if minimum is not None and maximum is not None:
+            if not minimum <= v <= maximum:
+                self.error((key,), f"must be between {_bound(minimum)} and {_bound(maximum)}, got {v}")
+        elif minimum is not None and v < minimum:
+            self.error((key,), f"must be at least {minimum}, got {v}")
+        elif maximum is not None and v > maximum:
+            self.error((key,), f"must be at most {maximum}, got {v}")
+
+    def integer(self, key: str, default: Any = _MISSING, *, minimum: Optional[int] = None,
+                maximum: Optional[int] = None) -> Any:
+        if key not in self.data:
+            if default is _MISSING:
+                self.error((key,), "is required")
+                return 0
             return default
+        v = self.take(key)
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.error((key,), f"expected a whole number, got {v!r}")
+            return default if default is not _MISSING else 0
+        self._range(key, v, minimum, maximum)
         return v
 
-    def number(self, key: str, default: float, *, lo: float = float("-inf"), hi: float = float("inf"),
-               integer: bool = False) -> float:
-        v = self.raw(key, default)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not float(v).is_integer()):
-            self.problem(f"must be {'an integer' if integer else 'a number'}, got {v!r}", key)
+    def number(self, key: str, default: Any = _MISSING, *, minimum: Optional[float] = None,
+               maximum: Optional[float] = None) -> Any:
+        if key not in self.data:
+            if default is _MISSING:
+                self.error((key,), "is required")
+                return 0.0
             return default
-        if not lo <= v <= hi:
-            self.problem(f"must be between {lo:g} and {hi:g}, got {v!r}", key)
-            return default
-        return int(v) if integer else float(v)
+        v = self.take(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self.error((key,), f"expected a number, got {v!r}")
+            return default if default is not _MISSING else 0.0
+        self._range(key, v, minimum, maximum)
+        return float(v)
 
     def boolean(self, key: str, default: bool) -> bool:
-        v = self.raw(key, default)
+        if key not in self.data:
+            return default
+        v = self.take(key)
         if not isinstance(v, bool):
-            self.problem(f"must be true or false, got {v!r}", key)
+            self.error((key,), f"expected true or false, got {v!r}")
             return default
         return v
 
-    def duration(self, key: str, default: float) -> float:
-        v = self.raw(key, default)
+    def string(self, key: str, default: Any = _MISSING) -> Any:
+        if key not in self.data:
+            if default is _MISSING:
+                self.error((key,), "is required")
+                return ""
+            return default
+        v = self.take(key)
+        if not isinstance(v, str) or not v:
+            self.error((key,), f"expected a non-empty string, got {v!r}")
+            return default if default is not _MISSING else ""
+        return v
+
+    def choice(self, key: str, options: Sequence[str], default: str) -> str:
+        if key not in self.data:
+            return default
+        v = self.take(key)
+        if v not in options:
+            self.error((key,), f"{v!r} is not one of {', '.join(options)}")
+            return default
+        return str(v)
+
+    def duration(self, key: str, default: Any) -> float:
+        if key not in self.data:
+            return parse_duration(default) if default is not None else 0.0
+        v = self.take(key)
         try:
             return parse_duration(v)
-        except ValueError as e:
-            self.problem(str(e), key)
-            return default
+        except ValueError as exc:
+            self.error((key,), str(exc))
+            return parse_duration(default) if default is not None else 1.0
 
-    def str_list(self, key: str, default: Sequence[str], options: Optional[Sequence[str]] = None) -> list[str]:
-        v = self.raw(key, list(default))
-        return self.check_str_list(v, options, key)
-
-    def check_str_list(self, v: Any, options: Optional[Sequence[str]], *path: Any) -> list[str]:
+    def strings(self, key: str, default: Sequence[str] = (), options: Optional[Sequence[str]] = None) -> list[str]:
+        """A list of non-empty strings (a single string counts as a list of one); with
+        ``options``, values outside them are reported and left out."""
+        if key not in self.data:
+            return list(default)
+        v = self.take(key)
         if isinstance(v, str):
             v = [v]
-        if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
-            self.problem(f"must be a list of strings, got {v!r}", *path)
-            return []
+        if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) and x for x in v):
+            self.error((key,), f"expected a list of non-empty strings, got {v!r}")
+            return list(default)
         if options is not None:
             bad = [x for x in v if x not in options]
             if bad:
-                self.problem(f"unknown value(s) {', '.join(map(repr, bad))} (choose from {', '.join(options)})", *path)
+                self.error((key,), f"unknown value(s) {', '.join(map(repr, bad))} (choose from {', '.join(options)})")
                 return [x for x in v if x in options]
         return list(v)
 
-    def mapping(self, key: str) -> Optional[dict[str, Any]]:
-        v = self.raw(key, None)
+    def kinds(self, key: str, default: Sequence[str]) -> frozenset[str]:
+        values = self.strings(key, default)
+        bad = [v for v in values if v not in ACTION_KINDS]
+        if bad:
+            self.error((key,), f"{', '.join(map(repr, bad))} not action kinds ({', '.join(ACTION_KINDS)})")
+        return frozenset(v for v in values if v in ACTION_KINDS)
+
+    def effect(self, key: str = "effect", default: str = "deny", options: Sequence[str] = EFFECTS) -> str:
+        return self.choice(key, options, default)
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        """The mapping under ``key``; ``{}`` when absent."""
+        if key not in self.data:
+            return {}
+        v = self.take(key)
+        if not isinstance(v, Mapping):
+            self.error((key,), f"expected a mapping, got {type(v).__name__}")
+            return {}
+        return {str(k): val for k, val in v.items()}
+
+    def optional_mapping(self, key: str) -> Optional[dict[str, Any]]:
+        """The mapping under ``key``; None when absent or null (the feature is off)."""
+        v = self.take(key)
         if v is None:
             return None
         if not isinstance(v, Mapping):
-            self.problem(f"must be a mapping, got {type(v).__name__}", key)
+            self.error((key,), f"expected a mapping, got {type(v).__name__}")
             return None
-        return dict(v)
+        return {str(k): val for k, val in v.items()}
+
+    def score(self, value: Any, *field: Any) -> Optional[float]:
+        """``value`` as a score above 0 and at most 1 (None, reported, when it is not one)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            self.error(field, f"must be a score above 0 and at most 1, got {value!r}")
+            return None
+        return float(value)
 
     def thresholds(self, default: Mapping[str, float], *, effects: Sequence[str] = ("deny", "approve", "redact")
                    ) -> list[tuple[float, str]]:
@@ -156,37 +271,89 @@ class Section:
 
         Returns ``[(threshold, effect), ...]`` highest threshold first.
         """
-        th = self.raw("thresholds", None)
-        effect = self.raw("effect", None)
-        single = self.raw("threshold", None)
+        th = self.take("thresholds")
+        effect = self.take("effect")
+        single = self.take("threshold")
         if th is not None and (effect is not None or single is not None):
-            self.problem("give either 'thresholds' or 'effect' (with an optional 'threshold'), not both", "thresholds")
+            self.error(("thresholds",), "give either 'thresholds' or 'effect' (with an optional 'threshold'), not both")
         out: list[tuple[float, str]] = []
         if th is not None:
             if not isinstance(th, Mapping) or not th:
-                self.problem("must map effects to scores, e.g. {deny: 0.9, approve: 0.6}", "thresholds")
+                self.error(("thresholds",), "must map effects to scores, e.g. {deny: 0.9, approve: 0.6}")
                 return sorted(((v, k) for k, v in default.items()), reverse=True)
             for k, v in th.items():
                 if k not in effects:
-                    self.problem(f"unknown effect {k!r} (choose from {', '.join(effects)})", "thresholds", k)
-                elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
-                    self.problem(f"must be a score above 0 and at most 1, got {v!r}", "thresholds", k)
+                    self.error(("thresholds", k), f"unknown effect {k!r} (choose from {', '.join(effects)})")
                 else:
-                    out.append((float(v), k))
+                    s = self.score(v, "thresholds", k)
+                    if s is not None:
+                        out.append((s, k))
         elif effect is not None or single is not None:
             e = effect if effect is not None else "deny"
             if e not in effects:
-                self.problem(f"must be one of {', '.join(effects)}, got {e!r}", "effect")
+                self.error(("effect",), f"{e!r} is not one of {', '.join(effects)}")
                 e = "deny"
-            t = single if single is not None else min(default.values())
-            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1:
-                self.problem(f"must be a score above 0 and at most 1, got {t!r}", "threshold")
-                t = min(default.values())
-            out.append((float(t), e))
+            t = self.score(single, "threshold") if single is not None else None
+            out.append((t if t is not None else float(min(default.values())), e))
         else:
             out = [(v, k) for k, v in default.items()]
         out.sort(reverse=True)
         return out
+
+
+def glob_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
+    """A fast test "does a name match any of these globs" (``send_*``); exact names are a set
+    lookup, ``*`` matches everything without a regex."""
+    patterns = tuple(patterns)
+    if not patterns:
+        return lambda name: False
+    if "*" in patterns:
+        return lambda name: True
+    exact = frozenset(p for p in patterns if not any(c in p for c in "*?["))
+    globs = [p for p in patterns if p not in exact]
+    if not globs:
+        return exact.__contains__
+    match = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs)).match
+    if not exact:
+        return lambda name: match(name) is not None
+    return lambda name: name in exact or match(name) is not None
+
+
+class RoleResolver:
+    """An agent's roles: the policy's ``agents:`` globs (cached per agent name) plus the roles
+    an adapter put in ``metadata["roles"]``. The same idea as the rules plugin's resolution."""
+
+    __slots__ = ("_patterns", "_cache")
+
+    def __init__(self, policy: Any) -> None:
+        agents = getattr(policy, "agents", {}) or {}
+        self._patterns = [(re.compile(fnmatch.translate(p)), tuple(spec.roles)) for p, spec in agents.items()]
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def of_name(self, agent: str) -> tuple[str, ...]:
+        """Roles the policy gives an agent name (no metadata)."""
+        roles = self._cache.get(agent)
+        if roles is None:
+            found: list[str] = []
+            for rx, rs in self._patterns:
+                if rx.match(agent):
+                    found.extend(rs)
+            roles = tuple(dict.fromkeys(found))
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[agent] = roles
+        return roles
+
+    def of(self, action: Action) -> tuple[str, ...]:
+        """Roles of the acting agent: policy roles plus ``metadata["roles"]``."""
+        roles = self.of_name(action.agent)
+        md = action.metadata
+        extra = md.get("roles") if md else None
+        if extra:
+            if isinstance(extra, str):
+                extra = (extra,)
+            return roles + tuple(r for r in extra if isinstance(r, str) and r not in roles)
+        return roles
 
 
 def source_of(action: Action) -> Optional[str]:
@@ -318,20 +485,6 @@ class BoundedSessions:
     def drop(self, key: str) -> None:
         with self._lock:
             self._d.pop(key, None)
-
-
-def glob_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
-    """A fast test of a name against globs (``send_*``); exact names skip the regex."""
-    if not patterns:
-        return lambda name: False
-    if "*" in patterns:
-        return lambda name: True
-    exact = frozenset(p for p in patterns if not any(c in p for c in "*?["))
-    globs = [p for p in patterns if p not in exact]
-    if not globs:
-        return exact.__contains__
-    rx = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs))
-    return lambda name: name in exact or rx.match(name) is not None
 
 
 def shorten(text: str, limit: int = 80) -> str:

@@ -28,7 +28,7 @@ from typing import Any, Optional
 
 from ..hookspecs import hookimpl
 from ..models import ACTION_KINDS, Action, Decision
-from ._section import Section
+from ._common import Section
 
 __all__ = ["BaselinePlugin", "WEIGHTS"]
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 
 from ..hookspecs import hookimpl
 from ..models import ACTION_KINDS, Action, Decision
-from ._section import Section, glob_matcher
+from ._common import Section, glob_matcher
 
 __all__ = ["BudgetsPlugin", "token_count"]
 

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
-from ._section import Section, glob_matcher
+from ._common import Section, glob_matcher
 
 __all__ = ["CircuitBreakerPlugin", "is_failure"]
 

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
-from ._section import Section, glob_matcher
+from ._common import Section, glob_matcher
 
 __all__ = ["CodeExecPlugin", "analyse_python", "analyse_shell", "CATEGORIES", "Findings"]
 

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from ..hookspecs import hookimpl
 from ..models import ACTION_KINDS, Action, Decision
-from ._section import RoleResolver, Section
+from ._common import RoleResolver, Section
 
 __all__ = ["DelegationPlugin", "principals_of"]
 

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
-from ._section import Section, glob_matcher
+from ._common import Section, glob_matcher
 
 __all__ = ["EgressPlugin", "parse_target", "parse_ip", "Target"]
 

@@ -132,17 +132,17 @@ class HumanTrustProtection:
         self.active = sec.present
         if not sec.present:
             return
-        self.targets = frozenset(sec.str_list("on", ["model_output", "message"], ("model_output", "message")))
-        recips = sec.str_list("recipients", ["user", "human", "customer"])
+        self.targets = frozenset(sec.strings("on", ["model_output", "message"], ("model_output", "message")))
+        recips = sec.strings("recipients", ["user", "human", "customer"])
         rx = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in recips)) if recips else None
         self.recipient = (lambda n: rx.match(n) is not None) if rx is not None else (lambda n: False)
-        domains = [d.lower() for d in sec.str_list("allow_domains", [])]
+        domains = [d.lower() for d in sec.strings("allow_domains")]
         exact = frozenset(d for d in domains if not d.startswith("*."))
         suffixes = tuple(d[1:] for d in domains if d.startswith("*."))
         self.allowed = lambda h: h in exact or (bool(suffixes) and (h.endswith(suffixes) or ("." + h) in suffixes))
-        self.threshold = sec.number("threshold", 0.6, lo=0.01, hi=1.0)
+        self.threshold = sec.number("threshold", 0.6, minimum=0.01, maximum=1.0)
         self.effect = sec.choice("effect", ("approve", "deny"), "approve")
-        sec.finish()
+        sec.finish(("on", "recipients", "allow_domains", "threshold", "effect"))
 
     def _judge(self, texts: Any, what: str) -> Optional[Decision]:
         best, evidence = 0.0, []

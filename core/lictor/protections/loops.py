@@ -17,7 +17,7 @@ import orjson
 
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
-from ._section import Section, glob_matcher
+from ._common import Section, glob_matcher
 
 __all__ = ["LoopsPlugin", "call_digest"]
 

@@ -52,56 +52,43 @@ class MemoryGuardProtection:
         self.active = sec.present
         if not sec.present:
             return
-        self.tool = glob_matcher(sec.str_list("tools", []))
-        inj = sec.raw("injection", None)
+        self.tool = glob_matcher(sec.strings("tools"))
+        inj = sec.take("injection")
         if inj is False:
             self.injection = []
         elif inj is not None:
             if not isinstance(inj, dict) or not inj:
-                sec.problem("must map effects to scores, e.g. {deny: 0.9, approve: 0.6}, or be false", "injection")
+                sec.error("injection", "must map effects to scores, e.g. {deny: 0.9, approve: 0.6}, or be false")
             else:
                 out = []
                 for k, v in inj.items():
                     if k not in ("deny", "approve"):
-                        sec.problem(f"unknown effect {k!r} (choose from deny, approve)", "injection", k)
-                    elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
-                        sec.problem(f"must be a score above 0 and at most 1, got {v!r}", "injection", k)
+                        sec.error(("injection", k), f"unknown effect {k!r} (choose from deny, approve)")
                     else:
-                        out.append((float(v), k))
+                        s = sec.score(v, "injection", k)
+                        if s is not None:
+                            out.append((s, k))
                 self.injection = sorted(out, reverse=True)
         has_prov = policy.section("provenance") is not None
-        prov = sec.raw("provenance", "approve" if has_prov else "off")
+        prov = sec.take("provenance", "approve" if has_prov else "off")
         if prov not in ("approve", "deny", "off"):
-            sec.problem(f"must be approve, deny or off, got {prov!r}", "provenance")
+            sec.error("provenance", f"{prov!r} is not one of approve, deny, off")
             prov = "off"
         elif prov != "off" and not has_prov:
-            sec.problem("needs the provenance protection: add a 'protections.provenance' section or set this to off", "provenance")
+            sec.error("provenance", "needs the provenance protection: add a 'protections.provenance' section or set this to off")
         self.provenance = prov
         self.tainted = sec.choice("tainted", ("approve", "deny", "allow"), "approve")
-        self.max_bytes = int(sec.number("max_bytes", 16384, lo=1, hi=1 << 30, integer=True))
-        rate = sec.mapping("rate")
+        self.max_bytes = sec.integer("max_bytes", 16384, minimum=1, maximum=1 << 30)
         self.rate = None
+        rate = sec.optional_mapping("rate")
         if rate is not None:
-            for k in rate:
-                if k not in ("count", "per", "key"):
-                    sec.problem(f"unknown setting '{k}' (known: count, per, key)", "rate", k)
-            count = rate.get("count")
-            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                sec.problem(f"must be a whole number of writes, at least 1, got {count!r}", "rate", "count")
-                count = 1
-            from ..policy.schema import parse_duration
-
-            try:
-                per = parse_duration(rate.get("per", "60s"))
-            except ValueError as e:
-                sec.problem(str(e), "rate", "per")
-                per = 60.0
-            key = rate.get("key", "session")
-            if key not in ("session", "agent"):
-                sec.problem(f"must be session or agent, got {key!r}", "rate", "key")
-                key = "session"
-            self.rate = (count, per, key)
-        sec.finish()
+            r = sec.sub("rate", rate)
+            count = r.integer("count", minimum=1)
+            per = r.duration("per", "60s")
+            key = r.choice("key", ("session", "agent"), "session")
+            r.done(("count", "per", "key"))
+            self.rate = (max(count, 1), per, key)
+        sec.finish(("tools", "injection", "provenance", "tainted", "max_bytes", "rate"))
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:

@@ -159,40 +159,40 @@ class PiiProtection:
         self.active = sec.present
         if not sec.present:
             return
-        self.targets = frozenset(sec.str_list("on", ["tool_output", "model_output"], TARGETS))
+        self.targets = frozenset(sec.strings("on", ["tool_output", "model_output"], TARGETS))
         default = sec.choice("effect", ("redact", "deny", "allow"), "redact")
-        template = sec.raw("replacement", "[{ENTITY}]")
+        template = sec.take("replacement", "[{ENTITY}]")
         if not isinstance(template, str):
-            sec.problem("must be a string", "replacement")
+            sec.error("replacement", "must be a string")
             template = "[{ENTITY}]"
         self.effects = {e: default for e in ENTITIES}
         self.replacements = {}
-        ents = sec.mapping("entities") or {}
+        ents = sec.optional_mapping("entities") or {}
         for e in ENTITIES:
             self.replacements[e] = _fill(sec, template, e, ("replacement",))
         for e, spec in ents.items():
             if e not in ENTITIES:
-                sec.problem(f"unknown entity {e!r} (known: {', '.join(ENTITIES)})", "entities", e)
+                sec.error(("entities", e), f"unknown entity {e!r} (known: {', '.join(ENTITIES)})")
                 continue
             if isinstance(spec, str):
                 spec = {"effect": spec}
             if not isinstance(spec, dict):
-                sec.problem("must be an effect (redact, deny, allow) or {effect, replacement}", "entities", e)
+                sec.error(("entities", e), "must be an effect (redact, deny, allow) or {effect, replacement}")
                 continue
             for k in spec:
                 if k not in ("effect", "replacement"):
-                    sec.problem(f"unknown setting '{k}' (known: effect, replacement)", "entities", e, k)
+                    sec.error(("entities", e, k), f"unknown setting '{k}'; known settings: effect, replacement")
             eff = spec.get("effect", default)
             if eff not in ("redact", "deny", "allow"):
-                sec.problem(f"must be redact, deny or allow, got {eff!r}", "entities", e, "effect")
+                sec.error(("entities", e, "effect"), f"{eff!r} is not one of redact, deny, allow")
             else:
                 self.effects[e] = eff
             if "replacement" in spec:
                 if isinstance(spec["replacement"], str):
                     self.replacements[e] = _fill(sec, spec["replacement"], e, ("entities", e, "replacement"))
                 else:
-                    sec.problem("must be a string", "entities", e, "replacement")
-        sec.finish()
+                    sec.error(("entities", e, "replacement"), "must be a string")
+        sec.finish(("on", "effect", "replacement", "entities"))
         self.watch = frozenset(e for e, eff in self.effects.items() if eff != "allow")
 
     # -- scanning ----------------------------------------------------------------------------------
@@ -274,5 +274,5 @@ def _fill(sec: Section, template: str, entity: str, path: tuple[str, ...]) -> st
     try:
         return template.format(entity=entity, ENTITY=entity.upper())
     except (KeyError, IndexError, ValueError) as e:
-        sec.problem(f"may only use the placeholders {{entity}} and {{ENTITY}}: {e}", *path)
+        sec.error(path, f"may only use the placeholders {{entity}} and {{ENTITY}}: {e}")
         return f"[{entity.upper()}]"

@@ -75,44 +75,32 @@ class PromptInjectionProtection:
         self.active = sec.present
         if not sec.present:
             return
-        self.targets = frozenset(sec.str_list("on", TARGETS, TARGETS))
+        self.targets = frozenset(sec.strings("on", TARGETS, TARGETS))
         self.thresholds = sec.thresholds({"deny": 0.9, "approve": 0.6})
         self.scan_unlabelled = sec.choice("unlabelled", ("skip", "scan"), "skip") == "scan"
-        max_sessions = sec.number("max_sessions", 10_000, lo=1, hi=10_000_000, integer=True)
+        max_sessions = sec.integer("max_sessions", 10_000, minimum=1, maximum=10_000_000)
         self.taint_threshold = min(t for t, _ in self.thresholds) if self.thresholds else 0.6
-        ts = sec.mapping("tainted_sessions")
+        ts_data = sec.optional_mapping("tainted_sessions")
         ttl = 3600.0
-        if ts is not None:
-            known = {"effect", "tools", "kinds", "threshold", "ttl"}
-            for k in ts:
-                if k not in known:
-                    sec.problem(f"unknown setting '{k}' (known: {', '.join(sorted(known))})", "tainted_sessions", k)
-            eff = ts.get("effect", "approve")
-            if eff not in ("approve", "deny"):
-                sec.problem(f"must be approve or deny, got {eff!r}", "tainted_sessions", "effect")
-                eff = "approve"
-            self.taint_effect = eff
-            tools = sec.check_str_list(ts.get("tools", []), None, "tainted_sessions", "tools")
+        if ts_data is not None:
+            ts = sec.sub("tainted_sessions", ts_data)
+            self.taint_effect = ts.choice("effect", ("approve", "deny"), "approve")
+            tools = ts.strings("tools")
             from ..models import ACTION_KINDS
 
-            kinds = sec.check_str_list(ts.get("kinds", []), ACTION_KINDS, "tainted_sessions", "kinds")
+            kinds = ts.strings("kinds", (), ACTION_KINDS)
             if not tools and not kinds:
-                sec.problem("name the high-impact actions to step up: 'tools' (globs) and/or 'kinds'", "tainted_sessions")
+                sec.error("tainted_sessions", "name the high-impact actions to step up: 'tools' (globs) and/or 'kinds'")
             self.taint_tool = glob_matcher(tools)
             self.taint_kinds = frozenset(kinds)
-            th = ts.get("threshold", self.taint_threshold)
-            if isinstance(th, bool) or not isinstance(th, (int, float)) or not 0 < th <= 1:
-                sec.problem(f"must be a score above 0 and at most 1, got {th!r}", "tainted_sessions", "threshold")
-            else:
-                self.taint_threshold = float(th)
-            try:
-                from ..policy.schema import parse_duration
-
-                ttl = parse_duration(ts.get("ttl", 3600))
-            except ValueError as e:
-                sec.problem(str(e), "tainted_sessions", "ttl")
+            if ts.has("threshold"):
+                th = ts.score(ts.take("threshold"), "threshold")
+                if th is not None:
+                    self.taint_threshold = th
+            ttl = ts.duration("ttl", 3600)
+            ts.done(("effect", "tools", "kinds", "threshold", "ttl"))
             self.step_up = True
-        sec.finish()
+        sec.finish(("on", "thresholds", "effect", "threshold", "unlabelled", "max_sessions", "tainted_sessions"))
         store = taint_store(ctx)
         store.ttl = ttl
         store.max_sessions = int(max_sessions)

@@ -159,15 +159,15 @@ class ProvenanceProtection:
         if not sec.present:
             return
         self.effect = sec.choice("effect", ("approve", "deny"), "approve")
-        self.tool = glob_matcher(sec.str_list("tools", ["*"]))
-        args = sec.str_list("args", [])
+        self.tool = glob_matcher(sec.strings("tools", ["*"]))
+        args = sec.strings("args")
         self.args = frozenset(args) if args else None
-        self.kinds = frozenset(sec.str_list("kinds", _DEFAULT_KINDS, VALUE_KINDS))
-        self.trusted_tool = glob_matcher(sec.str_list("trusted_tools", []))
-        max_sessions = int(sec.number("max_sessions", 10_000, lo=1, hi=10_000_000, integer=True))
-        self.max_values = int(sec.number("max_values", 2000, lo=1, hi=1_000_000, integer=True))
+        self.kinds = frozenset(sec.strings("kinds", _DEFAULT_KINDS, VALUE_KINDS))
+        self.trusted_tool = glob_matcher(sec.strings("trusted_tools"))
+        max_sessions = sec.integer("max_sessions", 10_000, minimum=1, maximum=10_000_000)
+        self.max_values = sec.integer("max_values", 2000, minimum=1, maximum=1_000_000)
         self.ttl = sec.duration("ttl", 3600.0)
-        sec.finish()
+        sec.finish(("effect", "tools", "args", "kinds", "trusted_tools", "max_sessions", "max_values", "ttl"))
         self.sessions = BoundedSessions(max_sessions, self.ttl, _Memory)
         ctx.plugin_data[PLUGIN_DATA_KEY] = self
 

@@ -243,18 +243,18 @@ class SecretsProtection:
         self.args_effect = sec.choice("args", ("deny", "approve", "redact", "allow"), "deny")
         self.content_effect = sec.choice("content", ("deny", "approve", "redact", "allow"), "redact")
         self.outputs_effect = sec.choice("outputs", ("deny", "redact", "allow"), "redact")
-        detectors = sec.str_list("detectors", DETECTORS, DETECTORS)
-        min_entropy = sec.number("min_entropy", 4.0, lo=2.0, hi=6.0)
-        ignore = sec.str_list("ignore", [])
-        self.replacement = sec.raw("replacement", "[SECRET:{kind}]")
+        detectors = sec.strings("detectors", DETECTORS, DETECTORS)
+        min_entropy = sec.number("min_entropy", 4.0, minimum=2.0, maximum=6.0)
+        ignore = sec.strings("ignore")
+        self.replacement = sec.take("replacement", "[SECRET:{kind}]")
         if not isinstance(self.replacement, str):
-            sec.problem("must be a string (it may contain {kind})", "replacement")
+            sec.error("replacement", "must be a string (it may contain {kind})")
         else:
             try:
                 self.replacement.format(kind="x")
             except (KeyError, IndexError, ValueError) as e:
-                sec.problem(f"may only use the placeholder {{kind}}: {e}", "replacement")
-        sec.finish()
+                sec.error("replacement", f"may only use the placeholder {{kind}}: {e}")
+        sec.finish(("args", "content", "outputs", "detectors", "min_entropy", "ignore", "replacement"))
         self.scanner = _Scanner(detectors, min_entropy, ignore)
 
     # -- checks --------------------------------------------------------------------------------

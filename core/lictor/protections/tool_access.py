@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Sequence
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
 from ..policy.conditions import Condition, ConditionError, compile_condition
-from ._section import RoleResolver, Section, glob_matcher
+from ._common import RoleResolver, Section, glob_matcher
 
 __all__ = ["ToolAccessPlugin", "ToolPermissions", "compile_schema"]
 

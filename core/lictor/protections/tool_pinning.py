@@ -27,7 +27,7 @@ import orjson
 from ..errors import PolicyError
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
-from ._section import Section
+from ._common import Section
 
 __all__ = ["ToolPinningPlugin", "tool_fingerprint", "tool_spec", "write_lock", "read_lock", "LOCK_VERSION"]
 
