@@ -1,7 +1,6 @@
 """Pieces every built-in protection shares: reading a ``protections.<name>`` section with
-errors that name the file, line and field (:class:`Section`), glob tests of names, the agent ->
-roles resolution, walking outputs of any shape, trust labels, bounded per-session memory, and
-masking secrets in evidence.
+errors that name the file, line and field (:class:`Section`), glob tests of names, walking
+outputs of any shape, trust labels, bounded per-session memory, and masking secrets in evidence.
 
 Every protection reads its section through :class:`Section`, so that every mistake in a policy is
 reported the same way (``policy.yaml:12 protections.loops.max_repeats: ...``), all of them
@@ -26,7 +25,6 @@ from ..policy.schema import parse_duration
 
 __all__ = [
     "Section",
-    "RoleResolver",
     "TRUSTED_SOURCES",
     "UNTRUSTED_SOURCES",
     "source_of",
@@ -47,7 +45,6 @@ UNTRUSTED_SOURCES = frozenset({"tool", "retrieval", "agent", "memory"})
 #: The effects a protection that steps an action up may choose (``effect: deny|approve``).
 EFFECTS = ("deny", "approve")
 _MISSING = object()
-_CACHE_MAX = 8192
 
 
 def _bound(x: float) -> str:
@@ -317,43 +314,6 @@ def glob_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
     if not exact:
         return lambda name: match(name) is not None
     return lambda name: name in exact or match(name) is not None
-
-
-class RoleResolver:
-    """An agent's roles: the policy's ``agents:`` globs (cached per agent name) plus the roles
-    an adapter put in ``metadata["roles"]``. The same idea as the rules plugin's resolution."""
-
-    __slots__ = ("_patterns", "_cache")
-
-    def __init__(self, policy: Any) -> None:
-        agents = getattr(policy, "agents", {}) or {}
-        self._patterns = [(re.compile(fnmatch.translate(p)), tuple(spec.roles)) for p, spec in agents.items()]
-        self._cache: dict[str, tuple[str, ...]] = {}
-
-    def of_name(self, agent: str) -> tuple[str, ...]:
-        """Roles the policy gives an agent name (no metadata)."""
-        roles = self._cache.get(agent)
-        if roles is None:
-            found: list[str] = []
-            for rx, rs in self._patterns:
-                if rx.match(agent):
-                    found.extend(rs)
-            roles = tuple(dict.fromkeys(found))
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
-            self._cache[agent] = roles
-        return roles
-
-    def of(self, action: Action) -> tuple[str, ...]:
-        """Roles of the acting agent: policy roles plus ``metadata["roles"]``."""
-        roles = self.of_name(action.agent)
-        md = action.metadata
-        extra = md.get("roles") if md else None
-        if extra:
-            if isinstance(extra, str):
-                extra = (extra,)
-            return roles + tuple(r for r in extra if isinstance(r, str) and r not in roles)
-        return roles
 
 
 def source_of(action: Action) -> Optional[str]:

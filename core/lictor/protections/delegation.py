@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 from ..hookspecs import hookimpl
 from ..models import ACTION_KINDS, Action, Decision
-from ._common import RoleResolver, Section
+from ..policy.roles import RoleResolver
+from ._common import Section
 
 __all__ = ["DelegationPlugin", "principals_of"]
 

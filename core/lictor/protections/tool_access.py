@@ -19,7 +19,8 @@ from typing import Any, Callable, Optional, Sequence
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
 from ..policy.conditions import Condition, ConditionError, compile_condition
-from ._common import RoleResolver, Section, glob_matcher
+from ..policy.roles import RoleResolver
+from ._common import Section, glob_matcher
 
 __all__ = ["ToolAccessPlugin", "ToolPermissions", "compile_schema"]
 
