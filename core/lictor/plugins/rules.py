@@ -17,6 +17,7 @@ from ..errors import PolicyError
 from ..hookspecs import hookimpl
 from ..models import VERDICT_RANK, Action, Decision
 from ..policy.conditions import Condition, ConditionError, compile_condition
+from ..policy.roles import RoleResolver
 from ..policy.schema import Policy, Rule
 
 __all__ = ["RulesPlugin", "RuleTrace"]
@@ -84,8 +85,8 @@ class RulesPlugin:
         self._by_key: dict[tuple[str, str], list[_Compiled]] = {}
         self._wild: list[_Compiled] = []
         self._cache: dict[tuple[str, str, str, str], tuple[_Compiled, ...]] = {}
-        self._agent_roles: list[tuple[re.Pattern[str], tuple[str, ...]]] = []
-        self._roles_cache: dict[str, tuple[str, ...]] = {}
+        self._role_names = RoleResolver(None)
+        self._roles_cache = self._role_names.cache
         self._default_deny = False
         self._state: Any = None
 
@@ -127,8 +128,8 @@ class RulesPlugin:
                 for n in names:
                     self._by_key.setdefault((k, n), []).append(c)
         self._cache = {}
-        self._agent_roles = [(_glob([pat]), tuple(spec.roles)) for pat, spec in policy.agents.items()]  # type: ignore[misc]
-        self._roles_cache = {}
+        self._role_names = RoleResolver(policy)
+        self._roles_cache = self._role_names.cache
         self._default_deny = policy.default == "deny"
         self._state = ctx.state
 
@@ -178,14 +179,9 @@ class RulesPlugin:
     def _roles(self, action: Action) -> tuple[str, ...]:
         roles = self._roles_cache.get(action.agent)
         if roles is None:
-            found: list[str] = []
-            for pat, rs in self._agent_roles:
-                if pat.match(action.agent):
-                    found.extend(rs)
-            roles = tuple(dict.fromkeys(found))
-            if len(self._roles_cache) >= _CACHE_MAX:
-                self._roles_cache.clear()
-            self._roles_cache[action.agent] = roles
+            roles = self._role_names.of_name(action.agent)
+        # metadata roles are appended as given (not via RoleResolver.of, which wraps a string and
+        # drops repeats): conditions see this tuple, so its shape stays what it always was.
         extra = action.metadata.get("roles") if action.metadata else None
         if extra:
             return roles + tuple(r for r in extra if isinstance(r, str))
