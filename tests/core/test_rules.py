@@ -158,3 +158,10 @@ def test_macro_variables_are_not_unknown_variables(make_gov) -> None:
     assert gov.check(act("mail", args={"to": ["a@example.com", "b@evil.test"]})).verdict == "deny"
     with pytest.raises(lictor.PolicyError, match="unknown variable 'u'"):
         make_gov({"rules": [{"id": "bad", "when": "args.to.all(t, u.endsWith('x'))", "effect": "deny"}]})
+
+
+def test_metadata_roles_as_a_single_string_is_one_role(make_gov) -> None:
+    gov = make_gov({"rules": [{"id": "ops", "match": {"name": "deploy", "roles": ["ops"]}, "effect": "deny"},
+                              {"id": "o", "match": {"name": "deploy", "roles": ["o"]}, "effect": "approve"}]})
+    d = gov.check(act("deploy", metadata={"roles": "ops"}))
+    assert d.verdict == "deny" and d.rule_ids == ("ops",)  # not the roles 'o', 'p', 's'

@@ -180,11 +180,13 @@ class RulesPlugin:
         roles = self._roles_cache.get(action.agent)
         if roles is None:
             roles = self._role_names.of_name(action.agent)
-        # metadata roles are appended as given (not via RoleResolver.of, which wraps a string and
-        # drops repeats): conditions see this tuple, so its shape stays what it always was.
         extra = action.metadata.get("roles") if action.metadata else None
         if extra:
-            return roles + tuple(r for r in extra if isinstance(r, str))
+            # The same reading as every protection (RoleResolver.of): a single string is one
+            # role, not one role per character; roles the policy already gives are not repeated.
+            if isinstance(extra, str):
+                extra = (extra,)
+            return roles + tuple(r for r in extra if isinstance(r, str) and r not in roles)
         return roles
 
     def _candidates(self, action: Action, phase: str) -> tuple[_Compiled, ...]:
