@@ -284,3 +284,32 @@ def test_a_governor_inherited_through_fork_writes_its_own_records(tmp_path: Path
     gov.close()
     # unique record ids and decision ids included: both are re-seeded in a forked child
     assert_complete(db, {"parent": 500, "f0": 500, "f1": 500, "f2": 500})
+
+
+# -- segments being created are never taken for orphans ------------------------------------------
+
+
+def test_a_segment_is_locked_before_recoverers_can_see_it(tmp_path: Path) -> None:
+    from lictor.audit.journal import PENDING, SUFFIX, Segment, recover_orphans
+
+    d = str(tmp_path / "j")
+    seg = Segment(d)
+    assert seg.path.endswith(SUFFIX) and not seg.path.endswith(PENDING)
+    assert recover_orphans(d, lambda recs: None) == 0 and os.path.exists(seg.path)  # alive: left alone
+    young = os.path.join(d, f"99999-abc{SUFFIX}{PENDING}")
+    open(young, "wb").close()
+    recover_orphans(d, lambda recs: None)
+    assert os.path.exists(young)  # its creator may be about to lock it
+    os.utime(young, (time.time() - 3600, time.time() - 3600))
+    recover_orphans(d, lambda recs: None)
+    assert not os.path.exists(young)  # a creator that died before the rename left nothing to keep
+    seg.remove()
+
+
+def test_many_processes_opening_one_trail_at_once_all_start(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    procs = [spawn(tmp_path, db, interval=0.01, n=50, tag=f"s{k}", end="close") for k in range(8)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "done"
+        assert p.wait(timeout=60) == 0
+    assert_complete(db, {f"s{k}": 50 for k in range(8)})

@@ -20,11 +20,14 @@ import errno
 import fcntl
 import os
 import secrets
+import time
 from typing import Callable, Optional
 
 __all__ = ["Segment", "journal_dir", "recover_orphans", "read_lines", "journal_line", "split_lines"]
 
 SUFFIX = ".seg"
+#: Suffix (after SUFFIX) of a segment being created, not yet locked and renamed into place.
+PENDING = ".new"
 
 
 def journal_dir(db_path: str) -> str:
@@ -57,14 +60,22 @@ class Segment:
         os.makedirs(directory, exist_ok=True)
         name = f"{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}"
         self.path = os.path.join(directory, name)
+        # Created under a name recoverers ignore, locked, then renamed into place: another
+        # process recovering orphans must never see (and take for dead) a segment whose owner
+        # has not locked it yet.
+        pending = self.path + PENDING
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-        self.fd = os.open(self.path, flags, 0o600)
+        self.fd = os.open(pending, flags, 0o600)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self.rfd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            self.rfd = os.open(pending, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            os.rename(pending, self.path)
         except BaseException:
             os.close(self.fd)
-            os.unlink(self.path)
+            try:
+                os.unlink(pending)
+            except FileNotFoundError:
+                pass
             raise
         self.offset = 0  # how far the background writer has read
 
@@ -136,6 +147,9 @@ def recover_orphans(
         return 0
     done = 0
     for name in names:
+        if name.endswith(SUFFIX + PENDING):
+            _drop_stale_pending(os.path.join(directory, name))
+            continue
         if not name.endswith(SUFFIX):
             continue
         path = os.path.join(directory, name)
@@ -162,3 +176,25 @@ def recover_orphans(
         finally:
             os.close(fd)
     return done
+
+
+def _drop_stale_pending(path: str) -> None:
+    """A segment still under its pending name holds no record (nothing is written before it is
+    renamed into place); one whose creator died before the rename is just removed."""
+    try:
+        if os.stat(path).st_mtime > time.time() - 60:
+            return  # young: its creator may be between creating and locking it; leave it be
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return  # its creator is alive
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(fd)
