@@ -394,8 +394,9 @@ class Governor:
             except Exception as exc:
                 if name in self._fail_open:
                     continue
-                # Nothing runs unrecorded: an observer (the audit trail) that failed denies.
-                return decision.model_copy(update={
+                # Nothing runs unrecorded: an observer that failed turns the decision into a
+                # deny, and the observers after it (the audit trail runs last) see that deny.
+                decision = decision.model_copy(update={
                     "verdict": "deny",
                     "enforced": True,
                     "reasons": decision.reasons + (f"observer '{name}' failed ({type(exc).__name__}: {exc}); denied (fail closed)",),

@@ -145,8 +145,9 @@ def lictor_on_decision(action: "Action", decision: "Decision", ctx: "Context") -
     :param ctx: The Governor's context.
 
     Observers cannot change the verdict. An observer that raises makes the Governor deny the
-    action (nothing is allowed unrecorded), unless the policy lists it in ``plugins.fail_open``.
-    The return value is ignored.
+    action (nothing is allowed unrecorded), unless the policy lists it in ``plugins.fail_open``;
+    the observers after it see that deny. The built-in audit trail is ``trylast``, so it records
+    the decision the caller actually gets. The return value is ignored.
     """
 
 

@@ -318,3 +318,18 @@ def test_kill_switch_stops_even_in_monitor_mode(make_gov) -> None:
     gov.kill_switch.engage("operator stop")
     d = gov.check(act("y"))
     assert d.halt and d.enforced and d.blocked
+
+
+def test_a_failing_observer_s_deny_is_what_the_audit_trail_records(make_gov, tmp_path) -> None:
+    class BadMetrics:
+        name = "bad_metrics"
+
+        @lictor.hookimpl
+        def lictor_on_decision(self, decision):
+            raise ConnectionError("metrics backend down")
+
+    gov = make_gov({"audit": {"sink": "sqlite", "path": str(tmp_path / "a.db")}}, [BadMetrics()])
+    d = gov.check(act("x"))
+    assert d.verdict == "deny" and "observer 'bad_metrics' failed" in d.reasons[-1]
+    (rec,) = gov.audit.records()
+    assert rec["verdict"] == "deny" and rec["decision_id"] == d.decision_id

@@ -66,7 +66,9 @@ class AuditPlugin:
         self._max_content = section.max_content
         self.active = True
 
-    @hookimpl
+    # trylast: every other observer runs first, so when one of them fails the trail records the
+    # deny the caller actually gets, not the verdict before it.
+    @hookimpl(trylast=True)
     def lictor_on_decision(self, action: "Action", decision: "Decision", ctx: "Context") -> None:
         if not self.active:
             return
