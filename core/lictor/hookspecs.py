@@ -120,6 +120,10 @@ def lictor_request_approval(
     :param decision: The combined decision (verdict ``approve``, with reasons and risks).
     :param ctx: The Governor's context.
 
+    It is called synchronously, from ``acheck`` too: an approver that has to wait for a person
+    should return ``None`` and let the adapter pause the run the framework's way, rather than
+    block the thread (or the event loop).
+
     :return: An ``Approval``, or ``None`` when this plugin cannot answer now. With no answer the
         decision stays ``approve`` (pending): an adapter pauses the run the framework's way and
         later calls ``Governor.resolve_approval``; a caller that cannot pause treats a pending
