@@ -10,17 +10,14 @@ and message checks and their audit records. Agents and teams are built outside t
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import logging
-import shutil
-import tempfile
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import lictor
+import overhead_policy
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination
 from autogen_agentchat.teams import RoundRobinGroupChat
@@ -70,32 +67,12 @@ def _script() -> list[Any]:
     ]
 
 
-def _policy(audit_path: str) -> dict[str, Any]:
-    rules: list[dict[str, Any]] = [
-        {"id": "no-shell", "match": {"kind": "tool_call", "name": "shell*"}, "effect": "deny"},
-        {"id": "big-refunds", "match": {"name": "issue_refund"}, "when": "args.amount > 100", "effect": "approve"},
-        {"id": "mail-inside", "match": {"name": "send_email"}, "when": "!args.to.endsWith('@example.com')", "effect": "deny"},
-        {"id": "cards", "match": {"name": "send_email"}, "effect": "redact", "redact": {"patterns": ["\\d{16}"]}},
-        {"id": "secrets", "match": {"kind": "model_call"}, "effect": "redact", "redact": {"patterns": ["sk-[A-Za-z0-9]{8,}"]}},
-        {"id": "refund-rate", "match": {"name": "issue_refund"}, "limit": {"count": 1000000, "per": "60s", "key": "agent"}},
-    ]
-    rules += [{"id": f"other-{i}", "match": {"kind": "tool_call", "name": f"tool_{i}"}, "effect": "deny"} for i in range(14)]
-    return {"version": 1, "rules": rules, "audit": {"sink": "sqlite", "path": audit_path}}
-
-
 _gov: list[lictor.Governor] = []
 
 
 def _governor() -> lictor.Governor:
     if not _gov:
-        tmp = tempfile.mkdtemp(prefix="lictor-bench-")
-        gov = lictor.Governor.from_dict(_policy(str(Path(tmp) / "audit.db")), load_entrypoints=False)
-
-        def _cleanup() -> None:
-            gov.close()
-            shutil.rmtree(tmp, ignore_errors=True)
-        atexit.register(_cleanup)
-        _gov.append(gov)
+        _gov.append(overhead_policy.governor())
     return _gov[0]
 
 

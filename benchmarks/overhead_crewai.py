@@ -9,13 +9,9 @@ governing it, which registers hooks) happens before the clock starts.
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any, Optional
 
 for _k in ("CREWAI_DISABLE_TELEMETRY", "CREWAI_DISABLE_VERSION_CHECK"):
@@ -29,6 +25,7 @@ from crewai.tools import tool  # noqa: E402
 from pydantic import PrivateAttr  # noqa: E402
 
 import lictor  # noqa: E402
+import overhead_policy  # noqa: E402
 from lictor_crewai import govern, ungovern  # noqa: E402
 
 
@@ -79,33 +76,13 @@ def send_email(to: str, body: str) -> str:
     return f"sent to {to}"
 
 
-def _policy(audit_path: str) -> dict[str, Any]:
-    rules: list[dict[str, Any]] = [
-        {"id": "no-shell", "match": {"kind": "tool_call", "name": "shell*"}, "effect": "deny"},
-        {"id": "big-refunds", "match": {"name": "issue_refund"}, "when": "args.amount > 100", "effect": "approve"},
-        {"id": "mail-inside", "match": {"name": "send_email"}, "when": "!args.to.endsWith('@example.com')", "effect": "deny"},
-        {"id": "cards", "match": {"name": "send_email"}, "effect": "redact", "redact": {"patterns": ["\\d{16}"]}},
-        {"id": "secrets", "match": {"kind": "model_call"}, "effect": "redact", "redact": {"patterns": ["sk-[A-Za-z0-9]{8,}"]}},
-        {"id": "refund-rate", "match": {"name": "issue_refund"}, "limit": {"count": 1000000, "per": "60s", "key": "agent"}},
-    ]
-    rules += [{"id": f"other-{i}", "match": {"kind": "tool_call", "name": f"tool_{i}"}, "effect": "deny"} for i in range(14)]
-    return {"version": 1, "rules": rules, "audit": {"sink": "sqlite", "path": audit_path}}
-
-
 _gov: Optional[lictor.Governor] = None
 
 
 def _governor() -> lictor.Governor:
     global _gov
     if _gov is None:
-        tmp = tempfile.mkdtemp(prefix="lictor-bench-crewai-")
-        gov = lictor.Governor.from_dict(_policy(str(Path(tmp) / "audit.db")), load_entrypoints=False)
-
-        def _cleanup() -> None:
-            gov.close()
-            shutil.rmtree(tmp, ignore_errors=True)
-        atexit.register(_cleanup)
-        _gov = gov
+        _gov = overhead_policy.governor()
     return _gov
 
 

@@ -8,12 +8,8 @@ measured overhead includes prompt / reply / tool / output checks and audit recor
 
 from __future__ import annotations
 
-import atexit
 import itertools
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from langchain.agents import create_agent
@@ -22,7 +18,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-import lictor
+import overhead_policy
 from lictor_langgraph import LictorMiddleware
 
 
@@ -70,19 +66,6 @@ def _script() -> list[AIMessage]:
     ]
 
 
-def _policy(audit_path: str) -> dict[str, Any]:
-    rules: list[dict[str, Any]] = [
-        {"id": "no-shell", "match": {"kind": "tool_call", "name": "shell*"}, "effect": "deny"},
-        {"id": "big-refunds", "match": {"name": "issue_refund"}, "when": "args.amount > 100", "effect": "approve"},
-        {"id": "mail-inside", "match": {"name": "send_email"}, "when": "!args.to.endsWith('@example.com')", "effect": "deny"},
-        {"id": "cards", "match": {"name": "send_email"}, "effect": "redact", "redact": {"patterns": ["\\d{16}"]}},
-        {"id": "secrets", "match": {"kind": "model_call"}, "effect": "redact", "redact": {"patterns": ["sk-[A-Za-z0-9]{8,}"]}},
-        {"id": "refund-rate", "match": {"name": "issue_refund"}, "limit": {"count": 1000000, "per": "60s", "key": "agent"}},
-    ]
-    rules += [{"id": f"other-{i}", "match": {"kind": "tool_call", "name": f"tool_{i}"}, "effect": "deny"} for i in range(14)]
-    return {"version": 1, "rules": rules, "audit": {"sink": "sqlite", "path": audit_path}}
-
-
 _agents: dict[bool, Any] = {}
 _threads = itertools.count()
 
@@ -91,14 +74,7 @@ def _agent(governed: bool) -> Any:
     if governed not in _agents:
         middleware = []
         if governed:
-            tmp = tempfile.mkdtemp(prefix="lictor-bench-")
-            gov = lictor.Governor.from_dict(_policy(str(Path(tmp) / "audit.db")), load_entrypoints=False)
-
-            def _cleanup() -> None:
-                gov.close()
-                shutil.rmtree(tmp, ignore_errors=True)
-            atexit.register(_cleanup)
-            middleware = [LictorMiddleware(gov)]
+            middleware = [LictorMiddleware(overhead_policy.governor())]
         _agents[governed] = create_agent(_Scripted(responses=_script()), [lookup_order, issue_refund, send_email],
                                          middleware=middleware, checkpointer=InMemorySaver(), name="support-7")
     return _agents[governed]
