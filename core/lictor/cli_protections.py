@@ -135,8 +135,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         _err(f"lictor init: {out} exists; pass --force to overwrite")
         return 2
-    out.write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    text = src.read_text(encoding="utf-8")
+    out.write_text(text, encoding="utf-8")
     _out(f"wrote the {args.pack} pack to {out}")
+    # Packs that sign messages read their key from the environment: say so before validate fails.
+    import yaml
+
+    data = yaml.safe_load(text) or {}
+    env = ((data.get("protections") or {}).get("message_signing") or {}).get("key_env")
+    if env:
+        _out(f"this pack signs inter-agent messages: set {env} to a secret of at least 16 bytes "
+             f"(e.g. export {env}=$(python3 -c 'import secrets; print(secrets.token_hex(32))'))")
     _out(f"next: lictor validate {out}   and   lictor coverage {out}")
     return 0
 

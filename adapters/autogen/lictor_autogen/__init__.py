@@ -9,6 +9,14 @@ or, without touching AutoGen internals, build agents with ``LictorWorkbench`` an
 ``LictorModelClient``.
 """
 
+from importlib.util import find_spec as _find_spec
+
+_missing = [m for m in ['autogen_agentchat', 'autogen_core', 'autogen_ext'] if _find_spec(m) is None]
+if _missing:  # a clear message instead of an ImportError from deep inside the adapter
+    raise ImportError(
+        f"lictor_autogen needs {', '.join(_missing)}: pip install 'lictor[autogen]'"
+    )
+
 from .approval import Approver, approval_prompt
 from .context import GovernedRun
 from .govern import Governance, governance_of, govern, ungovern

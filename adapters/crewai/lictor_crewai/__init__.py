@@ -14,6 +14,14 @@ import threading
 import weakref
 from typing import Any, Optional, TypeVar
 
+from importlib.util import find_spec as _find_spec
+
+_missing = [m for m in ['crewai'] if _find_spec(m) is None]
+if _missing:  # a clear message instead of an ImportError from deep inside the adapter
+    raise ImportError(
+        f"lictor_crewai needs {', '.join(_missing)}: pip install 'lictor[crewai]'"
+    )
+
 from lictor import Governor
 
 from .actions import DELEGATION_TOOLS
