@@ -156,6 +156,35 @@ def scaling(n_checks: int) -> None:
             report(label, *measure(gov, actions))
 
 
+_PAGE = (
+    "Order A-1001 shipped on 3 March to Jane Doe, 12 Example Street. The customer asked about the "
+    "delivery window and the return policy; our agent explained the 30-day rule and offered a label. "
+    "Payment was made by card; the invoice total was 59.90 EUR including VAT. Notes from the warehouse: "
+    "two items packed, one back-ordered, expected next week. Contact: support@example.com. "
+)
+
+
+def text_scans(gov: lictor.Governor) -> None:
+    """Cost of the text protections per KB: a benign tool result and a model prompt of ~1, 4
+    and 16 KB through ``check_output`` / ``check`` with every protection on."""
+    print("\ntext scans (every protection on):")
+    for kb in (1, 4, 16):
+        text = (_PAGE * (kb * 1024 // len(_PAGE) + 1))[: kb * 1024]
+        out_action = lictor.Action(kind="tool_call", agent="support-1", name="lookup_order", session="s-text")
+        prompt = lictor.Action(kind="model_call", agent="support-1", name="gpt", content=text, session="s-text",
+                               metadata={"source": "tool"})
+        for label, fn in (("tool output", lambda: gov.check_output(out_action, text)),
+                          ("model prompt", lambda: gov.check(prompt))):
+            for _ in range(20):
+                fn()
+            n = 200
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            per = (time.perf_counter() - t0) / n * 1e6
+            print(f"  {label:<13} {kb:>2} KB   {per:8.0f} µs per check   {per / kb:6.0f} µs per KB")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checks", type=int, default=100_000)
@@ -173,6 +202,9 @@ def main() -> int:
         print(f"protections on: {', '.join(protections)}")
     with lictor.Governor(build_policy(args.rules, None, protections), load_entrypoints=False) as gov:
         report("audit off", *measure(gov, actions))
+    if protections:
+        with lictor.Governor(build_policy(args.rules, None, protections), load_entrypoints=False) as gov:
+            text_scans(gov)
     print("\nrule indexing:")
     scaling(min(args.checks, 50_000))
     print("\naudit trail:")
