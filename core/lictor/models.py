@@ -149,6 +149,22 @@ class Decision(BaseModel):
         return _vote(cls, "approve", reason, rule_id, risks, evidence)
 
     @classmethod
+    def vote(
+        cls,
+        verdict: str,
+        reason: str,
+        *,
+        rule_id: str = "",
+        risks: Tuple[str, ...] = (),
+        evidence: Tuple[str, ...] = (),
+    ) -> "Decision":
+        """A refusing vote whose strength the policy chose: ``verdict`` is a protection's
+        configured ``effect``, ``"deny"`` or ``"approve"``."""
+        if verdict != "deny" and verdict != "approve":
+            raise ValueError(f"a refusing vote is 'deny' or 'approve', not {verdict!r}")
+        return _vote(cls, verdict, reason, rule_id, risks, evidence)
+
+    @classmethod
     def redact(
         cls,
         reason: str,

@@ -333,3 +333,11 @@ def test_a_failing_observer_s_deny_is_what_the_audit_trail_records(make_gov, tmp
     assert d.verdict == "deny" and "observer 'bad_metrics' failed" in d.reasons[-1]
     (rec,) = gov.audit.records()
     assert rec["verdict"] == "deny" and rec["decision_id"] == d.decision_id
+
+
+def test_vote_takes_a_configured_effect_and_refuses_anything_else() -> None:
+    assert Decision.vote("deny", "no", rule_id="r", evidence=("e",)).verdict == "deny"
+    d = Decision.vote("approve", "human", rule_id="r", risks=("ASI02",), evidence=("seen",))
+    assert (d.verdict, d.rule_ids, d.risks, d.evidence) == ("approve", ("r",), ("ASI02",), ("seen",))
+    with pytest.raises(ValueError, match="'deny' or 'approve'"):
+        Decision.vote("redact", "x")

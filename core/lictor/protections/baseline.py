@@ -22,7 +22,6 @@ import json
 import os
 import tempfile
 import threading
-from collections import deque
 from pathlib import Path
 from typing import Any, Optional
 
@@ -369,20 +368,15 @@ class BaselinePlugin:
                 return None
             evidence = [f"no baseline for agent '{action.agent}'"]
             why = f"baseline: {evidence[0]} (unknown_agent: {self._unknown_agent})"
-            d = (Decision.deny(why, rule_id="baseline", risks=self.risks) if self._unknown_agent == "deny"
-                 else Decision.approve(why, rule_id="baseline", risks=self.risks))
-            object.__setattr__(d, "evidence", tuple(evidence))
-            return d
+            return Decision.vote(self._unknown_agent, why, rule_id="baseline", risks=self.risks,
+                                 evidence=tuple(evidence))
         if notes is None:
             return None
         for threshold, effect in self._thresholds:
             if score >= threshold:
                 evidence = self._evidence(action, notes)
                 why = f"baseline: departure score {score:.2f} >= {threshold:g} ({'; '.join(evidence)})"
-                d = (Decision.deny(why, rule_id="baseline", risks=self.risks) if effect == "deny"
-                     else Decision.approve(why, rule_id="baseline", risks=self.risks))
-                object.__setattr__(d, "evidence", tuple(evidence))
-                return d
+                return Decision.vote(effect, why, rule_id="baseline", risks=self.risks, evidence=tuple(evidence))
         return None
 
     # -- quarantine -------------------------------------------------------------------------

@@ -162,9 +162,7 @@ class BudgetsPlugin:
         return out
 
     def _vote(self, effect: str, why: str, rule: str) -> Decision:
-        if effect == "approve":
-            return Decision.approve(why, rule_id=rule, risks=self.risks)
-        return Decision.deny(why, rule_id=rule, risks=self.risks)
+        return Decision.vote(effect, why, rule_id=rule, risks=self.risks)
 
     def _spends_for(self, tool: str) -> tuple[_Spend, ...]:
         found = self._spend_cache.get(tool)

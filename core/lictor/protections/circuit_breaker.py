@@ -136,9 +136,7 @@ class CircuitBreakerPlugin:
             else:
                 b.probe_at = now  # half-open: let one trial call through
                 return None
-        if self._effect == "approve":
-            return Decision.approve(why, rule_id="circuit_breaker", risks=self.risks)
-        return Decision.deny(why, rule_id="circuit_breaker", risks=self.risks)
+        return Decision.vote(self._effect, why, rule_id="circuit_breaker", risks=self.risks)
 
     @hookimpl
     def lictor_check_output(self, action: Action, output: Any, ctx: Any) -> Optional[Decision]:

@@ -824,10 +824,8 @@ class CodeExecPlugin:
             return None
         details = "; ".join(f"{c}: {', '.join(findings.items[c])}" for c in bad)
         why = f"code_exec: refused ({details})"
-        d = (Decision.approve(why, rule_id="code_exec", risks=self.risks) if self._effect == "approve"
-             else Decision.deny(why, rule_id="code_exec", risks=self.risks))
-        object.__setattr__(d, "evidence", tuple(f"{c}: {e}" for c in bad for e in findings.items[c]))
-        return d
+        return Decision.vote(self._effect, why, rule_id="code_exec", risks=self.risks,
+                             evidence=tuple(f"{c}: {e}" for c in bad for e in findings.items[c]))
 
 
 def analyse_python_cfg(code: str, paths: WritePaths) -> Findings:

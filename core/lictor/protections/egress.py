@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Any, Callable, Iterator, Optional, Union
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
@@ -369,9 +369,7 @@ class EgressPlugin:
                 why = self.refusal(t)
                 if why is not None:
                     reason = f"egress: argument '{k}' reaches a refused destination: {why}"
-                    if self._effect == "approve":
-                        return Decision.approve(reason, rule_id="egress", risks=self.risks)
-                    return Decision.deny(reason, rule_id="egress", risks=self.risks)
+                    return Decision.vote(self._effect, reason, rule_id="egress", risks=self.risks)
         if budget is not None and budget[0] <= 0:
             return Decision.deny("egress: arguments too large to inspect; denied (fail closed)",
                                  rule_id="egress", risks=self.risks)

@@ -154,9 +154,8 @@ class HumanTrustProtection:
         if best < self.threshold:
             return None
         reason = f"{what} may exploit the reader's trust (score {best:.2f}): {evidence[0]}"
-        d = (Decision.deny if self.effect == "deny" else Decision.approve)(reason, rule_id="human_trust", risks=("ASI09",))
-        object.__setattr__(d, "evidence", tuple(mask_secrets(f"human_trust: {e}") for e in evidence))
-        return d
+        return Decision.vote(self.effect, reason, rule_id="human_trust", risks=("ASI09",),
+                             evidence=tuple(mask_secrets(f"human_trust: {e}") for e in evidence))
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:

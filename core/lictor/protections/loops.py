@@ -86,6 +86,4 @@ class LoopsPlugin:
             return None
         why = (f"loop: {action.kind} '{action.name}' with the same arguments was already made {self._max} "
                f"times in this {'session' if action.session is not None else 'agent'} within {self._window:g}s")
-        if self._effect == "approve":
-            return Decision.approve(why, rule_id="loops", risks=self.risks)
-        return Decision.deny(why, rule_id="loops", risks=self.risks)
+        return Decision.vote(self._effect, why, rule_id="loops", risks=self.risks)

@@ -149,6 +149,4 @@ class MemoryGuardProtection:
 
 
 def _vote(effect: str, reason: str, rule_id: str) -> Decision:
-    if effect == "deny":
-        return Decision.deny(reason, rule_id=rule_id, risks=_RISKS)
-    return Decision.approve(reason, rule_id=rule_id, risks=_RISKS)
+    return Decision.vote(effect, reason, rule_id=rule_id, risks=_RISKS)

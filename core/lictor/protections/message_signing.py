@@ -181,9 +181,7 @@ class MessageSigningPlugin:
 
     def _refuse(self, action: Action, why: str) -> Decision:
         reason = f"message_signing: {action.kind} from '{action.agent}' to '{action.name}' refused: {why}"
-        if self._effect == "approve":
-            return Decision.approve(reason, rule_id="message_signing", risks=self.risks)
-        return Decision.deny(reason, rule_id="message_signing", risks=self.risks)
+        return Decision.vote(self._effect, reason, rule_id="message_signing", risks=self.risks)
 
     # tryfirst: the signature covers what the sender wrote, so it is checked before any other
     # plugin rewrites the content (a redaction by `secrets` would otherwise read as tampering).

@@ -176,11 +176,8 @@ class PromptInjectionProtection:
                 reason = f"suspected prompt injection in {what} (score {result.score:.2f} >= {effect} threshold {threshold:g}; {why})"
                 evidence = tuple(mask_secrets(f"prompt_injection: {e}") for e in result.evidence())
                 if effect == "redact":
-                    d = Decision.redact(reason, rule_id="prompt_injection", risks=_RISKS)
-                else:
-                    d = _vote(effect, reason, "prompt_injection", evidence)
-                object.__setattr__(d, "evidence", evidence)
-                return d
+                    return Decision.redact(reason, rule_id="prompt_injection", risks=_RISKS, evidence=evidence)
+                return _vote(effect, reason, "prompt_injection", evidence)
         return None
 
 
@@ -199,10 +196,4 @@ def _rank(d: Decision) -> int:
 
 
 def _vote(effect: str, reason: str, rule_id: str, evidence: tuple[str, ...]) -> Decision:
-    if effect == "deny":
-        d = Decision.deny(reason, rule_id=rule_id, risks=_RISKS)
-    else:
-        d = Decision.approve(reason, rule_id=rule_id, risks=_RISKS)
-    if evidence:
-        object.__setattr__(d, "evidence", evidence)
-    return d
+    return Decision.vote(effect, reason, rule_id=rule_id, risks=_RISKS, evidence=evidence)

@@ -239,9 +239,8 @@ class ProvenanceProtection:
         shown = "; ".join(f"{k} {_show(k, v)} (seen in {w})" for k, v, w in flagged[:5])
         reason = (f"argument value(s) of tool '{action.name}' appear only in untrusted text, not in the user's request: "
                   f"{shown}")
-        d = (Decision.deny if self.effect == "deny" else Decision.approve)(reason, rule_id="provenance", risks=("ASI01", "ASI02"))
-        object.__setattr__(d, "evidence", tuple(f"provenance: {k} {_show(k, v)} from {w}" for k, v, w in flagged))
-        return d
+        return Decision.vote(self.effect, reason, rule_id="provenance", risks=("ASI01", "ASI02"),
+                             evidence=tuple(f"provenance: {k} {_show(k, v)} from {w}" for k, v, w in flagged))
 
     @hookimpl
     def lictor_check_output(self, action: Action, output: Any, ctx: Any) -> Optional[Decision]:

@@ -323,7 +323,5 @@ class SecretsProtection:
 
     def _vote(self, effect: str, reason: str, kinds: list[str]) -> Decision:
         reason = f"{reason} ({', '.join(sorted(set(kinds)))})"
-        d = Decision.deny(reason, rule_id="secrets", risks=self.risks) if effect == "deny" else \
-            Decision.approve(reason, rule_id="secrets", risks=self.risks)
-        object.__setattr__(d, "evidence", tuple(f"secrets: found {k}" for k in sorted(set(kinds))))
-        return d
+        return Decision.vote(effect, reason, rule_id="secrets", risks=self.risks,
+                             evidence=tuple(f"secrets: found {k}" for k in sorted(set(kinds))))

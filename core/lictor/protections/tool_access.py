@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
@@ -488,9 +488,7 @@ class ToolAccessPlugin:
         return self._check_args(action, specs, roles, ctx)
 
     def _refuse(self, why: str) -> Decision:
-        if self._effect == "approve":
-            return Decision.approve(why, rule_id="tool_access", risks=self.risks)
-        return Decision.deny(why, rule_id="tool_access", risks=self.risks)
+        return Decision.vote(self._effect, why, rule_id="tool_access", risks=self.risks)
 
     def _check_args(self, action: Action, specs: tuple[_ArgSpec, ...], roles: Optional[tuple[str, ...]],
                     ctx: Any) -> Optional[Decision]:

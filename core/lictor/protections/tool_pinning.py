@@ -184,9 +184,7 @@ class ToolPinningPlugin:
             pm.set_blocked(name)
 
     def _vote(self, why: str) -> Decision:
-        if self._effect == "approve":
-            return Decision.approve(why, rule_id="tool_pinning", risks=self.risks)
-        return Decision.deny(why, rule_id="tool_pinning", risks=self.risks)
+        return Decision.vote(self._effect, why, rule_id="tool_pinning", risks=self.risks)
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
