@@ -123,11 +123,10 @@ class BaselinePlugin:
     # -- configuration ----------------------------------------------------------------------
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         self.learning = sec.boolean("learn", policy.mode == "monitor")
         path = sec.string("path", None)
         self._save_every = sec.integer("save_every", 500, minimum=1)

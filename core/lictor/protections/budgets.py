@@ -102,12 +102,11 @@ class BudgetsPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
         self._state = ctx.state
-        sec = Section(policy, self.name, data)
         self._spend = []
         raw_spend = sec.take("spend", [])
         if isinstance(raw_spend, dict):

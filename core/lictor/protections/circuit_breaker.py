@@ -91,11 +91,10 @@ class CircuitBreakerPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         self._failures = sec.integer("failures", 5, minimum=1)
         self._within = sec.duration("within", "60s")
         self._cooldown = sec.duration("cooldown", "30s")

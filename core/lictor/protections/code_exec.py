@@ -708,11 +708,10 @@ class CodeExecPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         self._kinds = sec.kinds("on", ("code_exec",))
         self._shell_tools = glob_matcher(sec.strings("shell_tools", (
             "shell", "bash", "sh", "terminal", "run_command", "execute_command", "run_shell_command", "exec_command",

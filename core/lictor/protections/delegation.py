@@ -60,11 +60,10 @@ class DelegationPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         self._kinds = sec.kinds("on", [k for k in ACTION_KINDS if k != "model_output"])
         self._max_depth = sec.integer("max_depth", 4, minimum=1)
         self._use_rules = sec.boolean("rules", True)

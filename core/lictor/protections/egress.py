@@ -234,11 +234,10 @@ class EgressPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         self._kinds = sec.kinds("on", ("tool_call",))
         tools = sec.strings("tools", ())
         self._tools = glob_matcher(tools) if tools else None

@@ -56,11 +56,10 @@ class LoopsPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         self._max = sec.integer("max_repeats", 3, minimum=1)
         self._window = sec.duration("window", "10m")
         self._kinds = sec.kinds("on", ("tool_call", "handoff", "message", "code_exec"))

@@ -149,11 +149,10 @@ class MessageSigningPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         keys: list[bytes] = []
         for field, required in (("key_env", True), ("previous_key_env", False)):
             env = sec.string(field) if required else sec.string(field, None)

@@ -402,11 +402,10 @@ class ToolAccessPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         self._kinds = sec.kinds("on", ("tool_call",))
         self._effect = sec.effect()
         self.permissions = ToolPermissions.from_section(sec)

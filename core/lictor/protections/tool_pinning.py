@@ -134,11 +134,10 @@ class ToolPinningPlugin:
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
-        data = policy.section(self.name)
-        self.active = data is not None
+        sec = Section(policy, self.name)
+        self.active = sec.present
         if not self.active:
             return
-        sec = Section(policy, self.name, data)
         self._kinds = sec.kinds("on", ("tool_call",))
         lock_path = sec.string("lock", None)
         self._strict = sec.boolean("strict", False)
