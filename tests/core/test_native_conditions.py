@@ -7,7 +7,6 @@ import cel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lictor
 from lictor.policy.native import Fallback, compile_native
 
 from core_helpers import act
