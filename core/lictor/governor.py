@@ -65,6 +65,15 @@ class PluginInfo:
         return f"PluginInfo({self.name!r}, source={self.source!r}, hooks={list(self.hooks)})"
 
 
+_TARGET_CACHE_MAX = 4096
+
+
+def _scope_of(plugin: Any) -> Optional[Callable[[str, str], bool]]:
+    """A plugin's optional ``applies_to(kind, name)``; None when it wants every action."""
+    scope = getattr(plugin, "applies_to", None)
+    return scope if callable(scope) else None
+
+
 def _caller(impl: Any, order: Sequence[str]) -> Callable[..., Any]:
     """A fast positional call of a hook implementation that may take a subset of arguments."""
     fn = impl.function
@@ -222,6 +231,11 @@ class Governor:
             )
 
         self._action_calls = calls("lictor_check_action", ("action", "ctx"))
+        # Plugins that say which actions concern them (``applies_to(kind, name)``) are called
+        # only for those: the selection is made once per (kind, name) and cached, so a tool call
+        # does not pay for the protections of messages, memory writes or other tools.
+        self._scopes = tuple(_scope_of(self.pm.get_plugin(n)) for n, _ in self._action_calls)
+        self._calls_by_target: dict[tuple[str, str], tuple[tuple[str, Callable[..., Any]], ...]] = {}
         self._output_calls = calls("lictor_check_output", ("action", "output", "ctx"))
         self._observer_calls = calls("lictor_on_decision", ("action", "decision", "ctx"))
         self._approval_hook = self.pm.hook.lictor_request_approval
@@ -295,7 +309,13 @@ class Governor:
         current_output = output
         notes: Optional[list[str]] = None  # fail_open notes
         votes: Optional[list[tuple[str, Decision]]] = None  # only votes that are not "allow"
-        for name, call in (self._output_calls if output_phase else self._action_calls):
+        if output_phase:
+            calls = self._output_calls
+        else:
+            calls = self._calls_by_target.get((action.kind, action.name))
+            if calls is None:
+                calls = self._select_calls(action.kind, action.name)
+        for name, call in calls:
             try:
                 vote = call(current, current_output, ctx) if output_phase else call(current, ctx)
                 if vote is None:
@@ -353,6 +373,24 @@ class Governor:
         if verdict == "approve" and enforced:
             decision = self._ask_approver(current, decision)
         return self._observe(action, decision)
+
+    def _select_calls(self, kind: str, name: str) -> tuple[tuple[str, Callable[..., Any]], ...]:
+        """The check calls of the plugins that apply to actions of this kind and name."""
+        out = []
+        for entry, scope in zip(self._action_calls, self._scopes):
+            if scope is not None:
+                try:
+                    if scope(kind, name) is False:
+                        continue
+                except Exception:
+                    pass  # an undecidable scope means the plugin is asked: it may still refuse
+            out.append(entry)
+        calls = tuple(out)
+        cache = self._calls_by_target
+        if len(cache) >= _TARGET_CACHE_MAX:
+            cache.clear()
+        cache[(kind, name)] = calls
+        return calls
 
     def _enforced(self, agent: str) -> bool:
         policy = self.policy

@@ -81,6 +81,14 @@ def lictor_check_action(action: "Action", ctx: "Context") -> Optional["Decision"
         the error (fail closed), unless the policy lists the plugin in ``plugins.fail_open``.
 
     ``hookwrapper``/``wrapper`` implementations are not supported on this hook.
+
+    A plugin that judges only some actions may define ``applies_to(kind, name) -> bool`` (a
+    plain method, not a hook). When it returns ``False`` for an action's kind and name, the
+    Governor does not call this plugin's ``lictor_check_action`` for such actions at all. The
+    answer is cached per (kind, name) until the Governor is reconfigured, so it must depend
+    only on those two values and the plugin's configuration, never on arguments, agent,
+    metadata or state. When in doubt, return ``True``: the check hook can still return ``None``.
+    An ``applies_to`` that raises counts as ``True``. Selection uses the action as submitted.
     """
 
 

@@ -352,6 +352,10 @@ class BaselinePlugin:
                 out.append(f"{n[1]} actions this minute, baseline at most {n[2]} (+{w[what]:g})")
         return out
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:

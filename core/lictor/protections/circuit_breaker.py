@@ -118,6 +118,10 @@ class CircuitBreakerPlugin:
             return "closed"
         return "open" if now < b.open_until else "half-open"
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or not self._breakers or action.kind not in self._kinds:

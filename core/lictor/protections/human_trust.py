@@ -157,6 +157,11 @@ class HumanTrustProtection:
         return Decision.vote(self.effect, reason, rule_id="human_trust", risks=("ASI09",),
                              evidence=tuple(mask_secrets(f"human_trust: {e}") for e in evidence))
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return ((kind == "model_output" and "model_output" in self.targets)
+                or (kind == "message" and "message" in self.targets and self.recipient(name)))
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or not action.content:

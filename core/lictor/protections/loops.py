@@ -70,6 +70,10 @@ class LoopsPlugin:
         sec.raise_problems()
         self._state = ctx.state
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds and not (self._ignore is not None and self._ignore(name))
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:

@@ -184,6 +184,10 @@ class MessageSigningPlugin:
 
     # tryfirst: the signature covers what the sender wrote, so it is checked before any other
     # plugin rewrites the content (a redaction by `secrets` would otherwise read as tampering).
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds
+
     @hookimpl(tryfirst=True)
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:

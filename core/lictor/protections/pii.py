@@ -223,6 +223,16 @@ class PiiProtection:
         object.__setattr__(d, "evidence", evidence)
         return d
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        if not self.watch:
+            return False
+        content = ((kind == "model_output" and "model_output" in self.targets)
+                   or (kind in ("message", "handoff") and "message" in self.targets)
+                   or (kind == "memory_write" and "memory_write" in self.targets))
+        args = "args" in self.targets and kind in ("tool_call", "code_exec", "handoff", "message", "memory_write")
+        return bool(content or args)
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or not self.watch:

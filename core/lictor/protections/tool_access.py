@@ -445,6 +445,10 @@ class ToolAccessPlugin:
     def roles(self, action: Action) -> tuple[str, ...]:
         return self._roles.of(action) if self._roles is not None else ()
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:

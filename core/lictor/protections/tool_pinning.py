@@ -185,6 +185,10 @@ class ToolPinningPlugin:
     def _vote(self, why: str) -> Decision:
         return Decision.vote(self._effect, why, rule_id="tool_pinning", risks=self.risks)
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:
