@@ -7,7 +7,7 @@ shared backend (Redis, for many agent processes and machines) can stand behind i
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Optional, Protocol, Sequence, runtime_checkable
 
 __all__ = ["StateBackend", "MemoryState"]
@@ -47,36 +47,66 @@ class StateBackend(Protocol):
 class MemoryState:
     """In-process state: exact sliding windows and flags, safe for threads.
 
-    Each key keeps at most ``limit`` timestamps, and keys whose window has passed are dropped
-    every so often, so memory stays bounded by the number of keys active within one window.
+    Keys are kept in order of their last use, so the least recently used key is always first:
+    each new key retires up to two keys whose window has passed from the front. Expiry costs
+    O(1) per event and never pauses a check to scan every key, and memory stays bounded by the
+    keys active within one window. A key's first event is one timestamp; a queue of at most
+    ``limit`` timestamps is made only when it comes again (most loop and rate keys never do).
     """
 
-    _SWEEP_EVERY = 10_000
+    _SWEEP_SUMS_EVERY = 10_000
 
     def __init__(self) -> None:
-        self._windows: dict[str, deque[float]] = {}
-        self._window_len: dict[str, float] = {}
+        # key -> [window, last counted time, deque of the last `limit` times or None]
+        self._windows: OrderedDict[str, list] = OrderedDict()
         self._flags: dict[str, str] = {}
         self._sums: dict[str, tuple[deque[tuple[float, float]], list[float]]] = {}
         self._lock = threading.Lock()
-        self._hits_since_sweep = 0
+        self._spends_since_sweep = 0
 
     def hit(self, key: str, limit: int, window: float, now: float) -> bool:
         with self._lock:
-            q = self._windows.get(key)
+            windows = self._windows
+            e = windows.get(key)
+            if e is None:
+                if limit < 1:
+                    return False
+                windows[key] = [window, now, None]
+                self._retire(windows, now)
+                return True
+            windows.move_to_end(key)
+            e[0] = window
+            q = e[2]
             if q is None:
-                q = self._windows[key] = deque(maxlen=limit)
-                self._window_len[key] = window
-            self._hits_since_sweep += 1
-            if self._hits_since_sweep >= self._SWEEP_EVERY:
-                self._sweep(now)
+                if limit == 1:
+                    if e[1] > now - window:
+                        return False
+                    e[1] = now
+                    return True
+                q = e[2] = deque((e[1],), maxlen=limit)
+            elif q.maxlen != limit:  # the same key used with another limit: keep the newest times
+                q = e[2] = deque(q, maxlen=max(limit, 1))
             if len(q) >= limit and q[0] > now - window:
                 return False
             q.append(now)
+            e[1] = now
             return True
+
+    @staticmethod
+    def _retire(windows: "OrderedDict[str, list]", now: float) -> None:
+        for _ in range(2):
+            for k in windows:  # the least recently used key
+                break
+            e = windows[k]
+            if e[1] > now - e[0]:
+                return
+            del windows[k]
 
     def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[tuple[int, float]]:
         with self._lock:
+            self._spends_since_sweep += 1
+            if self._spends_since_sweep >= self._SWEEP_SUMS_EVERY:
+                self._sweep_sums(now)
             found = []
             for i, (key, amount, limit, window) in enumerate(entries):
                 entry = self._sums.get(key)
@@ -95,13 +125,9 @@ class MemoryState:
                 total[0] += amount
             return None
 
-    def _sweep(self, now: float) -> None:
-        self._hits_since_sweep = 0
-        stale = [k for k, q in self._windows.items() if not q or q[-1] <= now - self._window_len[k]]
-        for k in stale:
-            del self._windows[k]
-            del self._window_len[k]
-        # Sums keep their entries until their window passes; an empty one can go.
+    def _sweep_sums(self, now: float) -> None:
+        """Drop sums whose every entry has left the longest window they were used with."""
+        self._spends_since_sweep = 0
         for k in [k for k, (q, _) in self._sums.items() if not q]:
             del self._sums[k]
 
