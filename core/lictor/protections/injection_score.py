@@ -157,7 +157,7 @@ now of on only or order other our output override password passwords payment per
 prior prompt real reading reply request requests reveal rules run say secret secretly send should show silently
 skip so stop summarise summarize summary system task tell than that the their them then there these this those to
 token tokens tool transfer upload url user user's users verbatim was we were what when which while will with
-without you your yours
+without you your yours page text site website article review report candidate summary
 ignoriere ignorieren vergiss vergessen anweisungen alle vorherigen bisherigen regeln deine neue aufgabe du bist jetzt
 ignorez oublie oubliez toutes les instructions precedentes consignes tu es maintenant nouvelle tache
 ignora olvida todas las instrucciones anteriores previas eres ahora nueva tarea tus
@@ -173,8 +173,9 @@ def _segment(word: str) -> str:
     out = []
     parts = re.split(r"([^a-z']+)", word)
     for k, part in enumerate(parts):
-        if k + 1 < len(parts) and parts[k + 1][:1] in ("@", ".", "/", ":"):
-            # the local part of an address or a host name: leave it whole (only its start may be a word)
+        nxt = parts[k + 1] if k + 1 < len(parts) else ""
+        if nxt[:1] == "/" or nxt.startswith("://") or (nxt == "." and k + 2 < len(parts) and _TLD.fullmatch(parts[k + 2] or "") is not None):
+            # a path, a URL scheme or a host name: leave it whole
             out.append(part)
             continue
         if not part or not part[0].isalpha() or len(part) < 6 or len(part) > 400:
@@ -248,7 +249,8 @@ def normalise(text: str) -> str:
 _DROP_RX = re.compile(f"[{_ZERO_WIDTH}{_BIDI}]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _SYM_CHAR = re.compile(r"[@$!€]")
-_SYM_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!€")
+_SYM_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!€_")
+_TLD = re.compile(r"com|net|org|io|biz|info|co|de|fr|it|es|nl|uk|eu|us|ru|cn|ai|dev|app|xyz|me|ly|sh|cc|to|gg")
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
 
@@ -280,8 +282,12 @@ def _fold_tokens(text: str, finder: "re.Pattern[str]", chars: frozenset, fn: Any
 def _fold_symbols(text: str, s: int, e: int) -> str:
     w = text[s:e]
     core = w.rstrip("!")  # "great!": punctuation, not a letter
-    if len(core) > 24 or sum(1 for c in core if c.isalpha()) < 2 or not any(c in core for c in "@$!€"):
+    if len(core) > 24 or len(core) < 2 or not any(c.isalpha() for c in core) or not any(c in core for c in "@$!€"):
         return w
+    if core[0] == "_" or core[-1] == "_":
+        return w  # a _name_ in code
+    if core[1:2] == "_":
+        return w  # $_SESSION
     if "@" in core and _DOMAIN.match(text, s + core.index("@") + 1) is not None:
         return w  # an e-mail address: user@domain.tld
     if core[0] in "$€" and core[1:2].isdigit():
@@ -299,7 +305,7 @@ _S = r"[^a-z0-9\n]{0,4}"  # separator between words: spaces, punctuation, nothin
 _ANY = r"(?:[a-z']+" + _S + r"){0,3}"  # up to three filler words
 _QUAL = r"(?:previous|prior|above|preceding|earlier|former|original|initial|existing|old|system|developer|safety|given|current|default|all)"
 _NOUN = r"(?:instructions?|directions|prompts?|rules?|directives?|guidelines?|commands?|guardrails?|restrictions?|programming|constraints?|polic(?:y|ies)|orders?|context|conversation|guidance)"
-_AI = r"(?:(?:ai|a\.i\.)[^a-z0-9\n]{1,3})?(?:ai|a\.i\.|llm|language model|assistant|agent|chat ?bot|bot|gpt|chatgpt|claude|gemini|copilot|model)"
+_AI = r"(?:(?:ai|a\.i\.)[^a-z0-9\n]{1,3})?(?:ai|a\.i\.|llm|language model|assistant|agent|chat ?bot|bot|gpt|chatgpt|claude|gemini|copilot|model|automated[^a-z0-9\n]{1,3}(?:[a-z]+[^a-z0-9\n]{1,3})?(?:system|software|tool|screener|reviewer|parser|reader|pipeline|assistant|agent))"
 
 _NOUN2 = r"(?:instructions?|rules|guidelines|directives|guidance|(?:system{_S})?prompts?|programming|configuration|directions)".replace("{_S}", _S)
 _OVR_VERB = (r"(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|drop|dismiss|overlook|scrap|ditch|"
@@ -352,12 +358,19 @@ _SENSITIVE = (r"(?:passwords?|passcodes?|passwort|mot{_S}de{_S}passe|contrasenas
               r"conversation{_S}history|chat{_S}history|historique|(?:all|every|the{_S}last{_S}\w+){_S}(?:the{_S})?(?:e-?mails|messages|files|documents|attachments|records)|"
               r"e-?mails{_S}in{_S}(?:this|the|your){_S}inbox|inbox|mailbox|tax{_S}documents|personal{_S}data|social{_S}security|date{_S}of{_S}birth|bank{_S}details)").replace("{_S}", _S)
 
+# after a role label ("System: ...", "Agent: ..."): an order to the model, or a claim about the user's rights
+_LABEL_ORDER = (rf"(?:(?:please|now|immediately|first|also|kindly|then){_S})*"
+                rf"(?:{_IMPERATIVE}\b(?!{_S}(?:you|i|we)\b)|you{_S}(?:must|should|need{_S}to|have{_S}to|will{_S}now|are{_S}(?:now|required|instructed|to))\b|"
+                rf"(?:your|the){_S}(?:operator|user|owner|admin|administrator|developer|creator|principal){_S}(?:wants|asked|requires|needs|instructs|has{_S}(?:asked|authori[sz]ed|approved))|"
+                rf"(?:the{_S})?(?:user|customer|requester|request|caller)(?:'s)?{_S}(?:is|has|was){_S}(?:been{_S})?(?:verified|authori[sz]ed|approved|trusted|confirmed|an?{_S}admin\w*|admin\w*))").replace("{_S}", _S).replace("{_IMPERATIVE}", _IMPERATIVE)
+
 # (family, name, weight, needles, pattern)
 _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("override", "ignore_previous", 0.85,
      _OVR_NEEDLES,
      rf"\b(?!(?:override|bypass|skip){_S}(?:the{_S})?(?:default|existing|current)\b){_OVR_VERB}{_S}(?:about{_S})?"
-     rf"(?:(?:all|any|every|each|the|your|my|these|those|of|everything|anything){_S}){{0,3}}{_QUAL}{_S}(?:[a-z]+{_S})?{_NOUN}\b"
+     rf"(?:(?:all|any|every|each|the|your|my|these|those|of|everything|anything){_S}){{0,3}}{_QUAL}{_S}"
+     rf"(?:(?:and|or|&|/){_S}(?:the{_S})?(?:following|subsequent|later|future|upcoming|other|next|{_QUAL}){_S})?(?:[a-z]+{_S})?{_NOUN}\b"
      rf"(?!{_S}(?:i|we|they|he|she){_S}(?:sent|gave|shared|posted|wrote|mentioned|e-?mailed)\b)"
      rf"(?!{_S}(?:about|for|on|regarding|in){_S}(?:the|our|this|that){_S}(?!system\b|assistant\b|ai\b|model\b))"
      rf"(?!{_S}(?:in|from|of){_S}my{_S}(?:last|previous|earlier|first|other)?{_S}(?:message|e-?mail|mail|note|letter|post|comment))"),
@@ -443,13 +456,27 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:ignore|disregard|forget|discard|override|skip|{_OVR_VERB}){_S}(?:what(?:ever)?|everything|anything){_S}(?:that{_S})?(?:the|your){_S}(?:user|customer|human|operator|owner)"
      rf"(?:{_S}(?:has|had|just|originally))?{_S}(?:told|asked|said|wants|requested|wrote|typed|instructed)"),
     ("addressed", "addressed_to_model", 0.5,
-     (" ai", "\nai", "-ai", "ai:", "ai,", "llm", "assistant", "agent", "model", "bot", "gpt", "claude", "gemini", "copilot", " ki", " ia",
+     (" ai", "\nai", "-ai", "ai:", "ai,", "automated", "llm", "assistant", "agent", "model", "bot", "gpt", "claude", "gemini", "copilot", " ki", " ia",
       "asistente", "assistente", "assistent"),
      _ADDR_PREFIX),
     ("role", "chat_template", 0.8,
      ("<|", "[inst]", "[/inst]", "<<sys>>", "<s>[inst", "### instruction", "### system", "\n\nhuman:", "\nhuman:"),
      r"<\|im_start\|> ?(?:system|assistant|user|developer)|<\|(?:system|assistant|begin_of_text|start_header_id|eot_id|tool_call|im_sep)\|?>"
      r"|\[inst\][^\[]{12,2000}\[/inst\]|\[inst\][^\[]{12,}$|<<sys>>[^<]{12,2000}<</sys>>|^#{2,4} ?(?:instruction|system|response)s?:?\s*$"),
+    ("role", "role_label_order", 0.55,
+     ("system", "ai", "model", "llm", "copilot"),
+     rf"(?m)(?:^|(?<=[\n>*#\[(_|])|(?<=[.!?>*#\]):;] ))(?:system|ai(?:{_S}(?:assistant|agent|model))?|model|llm|copilot)[\])>]?{_S}:{_S}" + _LABEL_ORDER),
+    ("role", "agent_label_order", 0.45,
+     ("assistant", "agent", "bot"),
+     rf"(?m)(?:^|(?<=[\n>*#\[(_|])|(?<=[.!?>*#\]):;] ))(?:assistant|agent|bot|chatbot)[\])>]?{_S}:{_S}" + _LABEL_ORDER),
+    ("role", "planted_turn", 0.5,
+     ("assistant", "ai:", "ai :"),
+     rf"\b(?:ai|assistant) ?:[^\n]{{0,300}}?(?:\n[ \t>*#-]*|(?<=[.!?\]>)]) )(?:user|human) ?:[^\n]{{0,160}}?"
+     rf"\b(?:repeat|print|say|output|write{_S}out|ignore|disregard|forget|reveal|stop|focus{_S}(?:only|exclusively|solely))\b"),
+    ("role", "fake_compliance", 0.55,
+     ("assistant", "ai:", "ai :"),
+     rf"\b(?:ai|assistant) ?:{_S}(?:sure|ok(?:ay)?|of{_S}course|certainly|understood|absolutely|yes|done|right)\b[^\n]{{0,40}}?\bi(?:'ll|{_S}will|{_S}am{_S}going{_S}to|{_S}have)"
+     rf"(?:{_S}(?:now|immediately|also|go{_S}ahead{_S}and))*{_S}(?:send|forward|transfer|wire|delete|share|upload|export|ignore|disregard|reveal|disable|grant|approve|pay|e-?mail|post|sent|forwarded|deleted|shared|transferred)\b"),
     ("role", "fake_transcript", 0.4,
      ("user:", "human:", "assistant:"),
      r"^(?:human|user) ?: .{0,200}\n(?:ai|assistant) ?:|^(?:ai|assistant) ?: .{0,200}\n(?:human|user) ?:"),
@@ -480,6 +507,13 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"|\b(?:if|when){_S}you{_S}(?:are|'re){_S}an?{_S}(?:ai|a\.i\.|llm|language{_S}model|ai{_S}assistant|ai{_S}agent|assistant|agent|chat ?bot|bot)\b"
      rf"|\b(?:to|for){_S}(?:whoever|whomever|anyone|anybody){_S}(?:is{_S})?(?:reading|summari[sz]\w*|processing|parsing|analy[sz]\w*|translat\w*)\b"
      rf"|\b(?:to|for){_S}(?:the|any|all|every){_S}{_AI}s?{_S}(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing|seeing)\b"),
+    ("addressed", "ai_reader_should", 0.65,
+     ("ai ", "llm", "language model", "gpt", "chatbot", "automated"),
+     rf"\b(?:(?:ai|a\.i\.|llm|gpt|language{_S}model|chat{_S}?bot)s?(?:{_S}(?:assistant|agent|model|system|tool|reader|pipeline|bot)s?)?|{_AI})s?(?<!\bassistant)(?<!\bassistants)(?<!\bagent)(?<!\bagents)(?<!\bmodel)(?<!\bmodels)(?<!\bbot)(?<!\bbots)"
+     rf"(?:{_S}(?:systems?|tools?|software|readers?|pipelines?))?{_S}(?:(?:that|which|who){_S})?(?:(?:are|is){_S})?"
+     rf"(?:read|reading|reads|pars(?:e|es|ing)|process(?:es|ing)?|summari[sz]\w*|analy[sz]\w*|screen\w*|review\w*|evaluat\w*|scan\w*|view\w*|ingest\w*|crawl\w*|index\w*)\b"
+     rf"{_S}(?:this|these|the{_S}(?:above|following)|my|our)\b(?:{_S}[a-z]+){{0,3}}?{_S}"
+     rf"(?:should|must|shall|need{_S}to|have{_S}to|has{_S}to|(?:are|is){_S}(?:required|instructed|expected|asked|supposed){_S}to)\b"),
     ("addressed", "when_you_read_this", 0.45,
      ("this", "these"),
      rf"\b(?:when|if|once|as{_S}soon{_S}as|after){_S}(?:(?:you|the{_S}{_AI}){_S})?(?:read|see|process|summari[sz]\w*|encounter|parse|analy[sz]\w*|finish(?:es)?{_S}reading)\w*{_S}(?:this|these)\b"),
@@ -499,7 +533,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("directive", "reveal_prompt", 0.5,
      ("prompt", "instruction", "api key", "credential", "password", "secret", "private key", "token", "environment variable", "env var"),
      rf"\b(?:reveal|print|output|repeat|show|display|leak|dump|disclose|share|tell{_S}me|write{_S}out|include|append|send|return|list)"
-     rf"{_S}(?:(?:your|the|all|any|full|entire|original|initial|hidden|secret|complete|verbatim|text|content|contents|words|of|user'?s?|customer'?s?|this){_S}){{0,5}}"
+     rf"(?:{_S}(?:me|us))?{_S}(?:(?:your|the|all|any|full|entire|original|initial|hidden|secret|complete|verbatim|text|content|contents|words|of|user'?s?|customer'?s?|this){_S}){{0,5}}"
      rf"(?:system{_S}prompt|secret{_S}keys?|private{_S}keys?|api{_S}tokens?|(?:initial|original|hidden|system){_S}instructions|api{_S}keys?|credentials|passwords?|secrets|access{_S}tokens?|environment{_S}variables|env{_S}vars|conversation{_S}history|chat{_S}history)\b"),
     ("directive", "exfiltrate", 0.3,
      ("send", "forward", "mail", "transfer", "wire", "upload", "post", "exfiltrat", "copy", "leak", "submit", "pay", "bcc", "cc"),
@@ -606,7 +640,7 @@ class _Pattern:
 
 
 # The text names a model, an assistant or an agent (in any of the languages covered).
-_AI_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|assistants?|agents?|models?|chat ?bots?|bots?|gpt|chatgpt|claude|gemini|copilot|ki|ia|asistente|assistente|"
+_AI_GATE = re.compile(r"\b(?:ai|a\.i\.|automated|llms?|assistants?|agents?|models?|chat ?bots?|bots?|gpt|chatgpt|claude|gemini|copilot|ki|ia|asistente|assistente|"
                       r"assistent(?:en)?|agente|modell|modele|modelo|modello|sprachmodell|whoever|whomever|anyone|anybody)\b")
 # An instruction right after words addressed to the model: "note to the AI: send ...", "Assistant, when you ... change ..."
 _IMPERATIVE_AFTER = re.compile(
@@ -728,10 +762,37 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
                     todo.append((qs + 1, qe - 1))  # a quoted document may quote a phrase in turn
                 continue
             before = norm[max(0, qs - 3):qs].rstrip()
-            if before.endswith((":", "=", ",", "[", "{")):
+            if before.endswith((":", "=", ",", "[", "{")) and not (before.endswith((":", ",")) and _after_discussed_colon(norm, qs)):
                 continue
             out.append((qs, qe))
     return out
+
+
+# Words of a text that talks about an instruction (quotes it, translates it, classifies it) rather than gives it.
+_DISCUSS = re.compile(r"\b(?:translat\w*|for example|for instance|e\.g\.|such as|examples?|phrases?|payloads?|injections?|"
+                      r"jailbreak\w*|attackers?|red[- ]team\w*|test cases?|quot(?:e|es|ed|ing|ation)|known as|like this|sentences?|"
+                      r"flagged|blocked|detected|caught|reported|contain(?:ed|ing|s)|malicious|phishing|spam|scam)\b")
+
+
+def _discussed(norm: str, pos: int) -> bool:
+    """``pos`` follows a colon that closes a sentence discussing the text after it: "Translate into
+    Dutch: ...", "a typical payload reads: ..." (the sentence before the colon, up to 160 characters)."""
+    head = norm[max(0, pos - 160):pos].rstrip(" \t\"'`“„«")
+    if not head.endswith(":"):
+        return False
+    cut = max(head.rfind(c) for c in ".!?\n")
+    return _DISCUSS.search(head, cut + 1) is not None
+
+
+def _after_discussed_colon(norm: str, pos: int) -> bool:
+    """``pos`` is on the same line as, and after, such a colon (within 240 characters)."""
+    lo = max(0, pos - 240, norm.rfind("\n", 0, pos) + 1)
+    c = norm.rfind(":", lo, pos)
+    while c >= 0:
+        if _discussed(norm, c + 1):
+            return True
+        c = norm.rfind(":", lo, c)
+    return False
 
 
 def _windows(positions: list[int], n: int, before: int = 100, after: int = 160) -> list[tuple[int, int]]:
@@ -786,7 +847,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
                 inside = any(qs <= s and e <= qe for qs, qe in quoted)
                 if p.name in _NEVER_DAMPEN:
                     pass
-                elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None:
+                elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s):
                     w *= _DAMPEN
             out.append(Signal(p.family, p.name, w, m.group(0)[:80], s, e, channel))
             if p.family == "addressed" and p.name != "when_you_read_this":
