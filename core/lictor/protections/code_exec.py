@@ -136,18 +136,49 @@ def _const_str(node: Any) -> Optional[str]:
     return None
 
 
+_TABLES = (_PY_PROCESS, _PY_NETWORK, _PY_EVAL, _PY_DESTRUCTIVE)
+_EVAL_BUILTINS = frozenset(("eval", "exec", "compile", "__import__", "execfile"))
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names the code binds itself (assignments, loop and ``with`` targets, parameters, defs):
+    ``code = "x"; code.lower()`` is a local string, not the ``code`` module."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            out.add(node.id)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            out.add(node.name)
+    return out
+
+
 class _PyVisitor(ast.NodeVisitor):
-    def __init__(self, f: Findings, paths: WritePaths, depth: int) -> None:
+    def __init__(self, f: Findings, paths: WritePaths, depth: int, bound: Optional[set[str]] = None) -> None:
         self.f = f
         self.paths = paths
         self.depth = depth
         self.names: dict[str, str] = {}
+        self.bound: set[str] = bound or set()
+        self.star: list[str] = []
         self.dup2 = False
 
     # names ---------------------------------------------------------------------------------
     def qual(self, node: Any) -> Optional[str]:
         if isinstance(node, ast.Name):
-            return self.names.get(node.id, node.id)
+            n = node.id
+            if n in self.names:
+                return self.names[n]
+            if n in self.bound:
+                return None  # a local variable of the code, not a module
+            for mod in self.star:  # from os import *; system(...)
+                cand = f"{mod}.{n}"
+                if any(_prefixed(cand, t) for t in _TABLES):
+                    return cand
+            return n
         if isinstance(node, ast.Attribute):
             base = self.qual(node.value)
             return f"{base}.{node.attr}" if base else None
@@ -155,11 +186,35 @@ class _PyVisitor(ast.NodeVisitor):
             fq = self.qual(node.func)
             if fq in ("__import__", "importlib.import_module", "builtins.__import__") and node.args:
                 return _const_str(node.args[0])
-            if fq in ("getattr",) and len(node.args) >= 2:
+            if fq in ("getattr", "builtins.getattr") and len(node.args) >= 2:
                 attr = _const_str(node.args[1])
                 base = self.qual(node.args[0])
                 if attr and base:
                     return f"{base}.{attr}"
+            return None
+        if isinstance(node, ast.Subscript):
+            # sys.modules['os'], os.__dict__['system'], vars(os)['system'], globals()['os']
+            key = _const_str(node.slice)
+            if key is None:
+                return None
+            v = node.value
+            if isinstance(v, ast.Call):
+                fq = self.qual(v.func)
+                if fq in ("vars", "builtins.vars") and v.args:
+                    base = self.qual(v.args[0])
+                    return f"{base}.{key}" if base else None
+                if fq in ("globals", "locals", "builtins.globals", "builtins.locals"):
+                    return self.names.get(key, key)
+                return None
+            base = self.qual(v)
+            if base is None:
+                return None
+            if base == "sys.modules":
+                return key
+            if base in ("__builtins__", "builtins.__dict__", "__builtins__.__dict__"):
+                return f"builtins.{key}"
+            if base.endswith(".__dict__"):
+                return f"{base[:-9]}.{key}"
             return None
         return None
 
@@ -187,6 +242,7 @@ class _PyVisitor(ast.NodeVisitor):
             full = f"{mod}.{a.name}" if mod else a.name
             if a.name == "*":
                 self.classify(mod, "from-import *")
+                self.star.append(mod)
                 continue
             self.names[a.asname or a.name] = full
             self.classify(full, "import")
@@ -194,11 +250,36 @@ class _PyVisitor(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in _DANGER_ATTRS:
             self.f.add("obfuscation", f"name {node.id}")
+        elif node.id in _EVAL_BUILTINS and node.id not in self.bound and node.id not in self.names:
+            self.f.add("eval", f"reference {node.id}")  # f = eval; [exec][0](...)
+
+    def _is_callee(self, node: Any) -> bool:
+        parent = getattr(node, "_parent", None)
+        return isinstance(parent, ast.Call) and parent.func is node
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in _DANGER_ATTRS:
             self.f.add("obfuscation", f"attribute .{node.attr}")
+        if not self._is_callee(node) and not isinstance(getattr(node, "_parent", None), ast.Attribute):
+            q = self.qual(node)
+            if q is not None:
+                self.classify(q, "reference")  # run = os.system; {'go': os.popen}
         self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        q = self.qual(node)
+        if q is not None:
+            self.classify(q, "reference")
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for t in node.targets:
+            self.visit(t)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            q = self.qual(node.value) if isinstance(node.value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) else None
+            if q is not None:
+                self.names[node.targets[0].id] = q  # an alias: run = os.system; m = importlib.import_module('os')
 
     def visit_Call(self, node: ast.Call) -> None:
         q = self.qual(node.func)
@@ -301,7 +382,7 @@ def _analyse_python_into(code: str, f: Findings, paths: WritePaths, depth: int =
         f.add("unparseable", f"Python: {type(exc).__name__}: {getattr(exc, 'msg', exc)}")
         return
     _attach_parents(tree)
-    v = _PyVisitor(f, paths, depth)
+    v = _PyVisitor(f, paths, depth, _bound_names(tree))
     v.visit(tree)
     if "network" in f and ("process" in f or v.dup2):
         if any("socket" in e for e in f.items["network"]):
@@ -424,17 +505,78 @@ def _rm_flags(words: list[str]) -> tuple[bool, bool]:
     return r, f
 
 
+def _wide_target(t: str) -> bool:
+    """A path whose removal wipes a root: /, ~, the working directory, a top-level directory."""
+    if not t or t.startswith(("~", "$")) or "`" in t or "__LICTOR_SUBST__" in t:
+        return True
+    p = posixpath.normpath(posixpath.join(WritePaths._ROOT, t))
+    while p.endswith(("/*", "/.*")) or p == "*":
+        p = p.rsplit("/", 1)[0] or "/"
+    return p.count("/") <= 1 or p.startswith("/__workdir__/..")
+
+
 _CHMOD_BAD = re.compile(r"^(?:0?[0-7]?[0-7]{2}[2367]|[0-7]*[4-7][0-7]{3}|.*[ao]?\+[rwx]*s.*|a\+rwx|.*o\+[rx]*w.*|\+rwx|ugo\+rwx)$")
+
+
+_KEYWORDS = frozenset("if then else elif while until do ! time".split())
+_BLOCK_ENDS = frozenset("fi done esac".split())
+_HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]+)'|\"([^\"\n]+)\"|\\?([A-Za-z_][A-Za-z0-9_]*))")
+_HEREDOC_MARK = "__LICTOR_HEREDOC_"
+
+
+def _extract_heredocs(code: str) -> tuple[str, list[tuple[str, bool]]]:
+    """Take here-document bodies out of the script: ``cmd <<EOF`` becomes ``cmd <<< MARKER``
+    (a here-string naming the body). Returns the script and ``(body, expanded)`` per marker
+    (``expanded``: unquoted delimiter, so ``$( )`` in the body runs)."""
+    if "<<" not in code:
+        return code, []
+    lines = code.split("\n")
+    out: list[str] = []
+    bodies: list[tuple[str, bool]] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        pending: list[tuple[str, bool, bool]] = []
+
+        def mark(m: "re.Match[str]") -> str:
+            if m.start() > 0 and line[m.start() - 1] == "<":
+                return m.group(0)  # <<< here-string
+            delim = m.group(2) or m.group(3) or m.group(4)
+            pending.append((delim, m.group(1) == "-", m.group(4) is not None and not m.group(0).startswith("<<\\")))
+            return f"<<< {_HEREDOC_MARK}{len(bodies) + len(pending) - 1}__"
+
+        line = _HEREDOC.sub(mark, line) if "<<" in line else line
+        out.append(line)
+        for delim, strip_tabs, expanded in pending:
+            body: list[str] = []
+            while i < len(lines):
+                ln = lines[i]
+                i += 1
+                if (ln.lstrip("\t") if strip_tabs else ln).rstrip() == delim:
+                    break
+                body.append(ln)
+            bodies.append(("\n".join(body), expanded))
+    return "\n".join(out), bodies
 
 
 class _Shell:
     def __init__(self, f: Findings, paths: WritePaths, depth: int) -> None:
         self.f, self.paths, self.depth = f, paths, depth
+        self.heredocs: list[tuple[str, bool]] = []
+        self.stdin: Optional[str] = None  # text fed to the current command (here-doc / here-string)
+        self.downloaded: set[str] = set()  # basenames of files fetched by curl / wget
 
     def analyse(self, code: str) -> None:
         if self.depth > _MAX_DEPTH:
             self.f.add("obfuscation", "commands nested too deeply")
             return
+        code, self.heredocs = _extract_heredocs(code)
+        for body, expanded in self.heredocs:
+            if expanded and ("$(" in body or "`" in body):
+                _, inner_cmds, _ = _extract_substitutions(body)
+                for sub in inner_cmds:
+                    _Shell(self.f, self.paths, self.depth + 1).analyse(sub)
         if _FORK_BOMB.search(code):
             self.f.add("destructive", "fork bomb")
         if "/dev/tcp/" in code or "/dev/udp/" in code:
@@ -458,6 +600,7 @@ class _Shell:
         for pipeline in all_pipes:
             names = []
             for idx, words in enumerate(pipeline):
+                self.stdin = None
                 name, rest = self._command(words)
                 names.append(name)
                 self._check(name, rest, idx, pipeline, names)
@@ -485,7 +628,9 @@ class _Shell:
                 i += 1
                 continue
             break
-        if i >= len(words):
+        while i < len(words) and words[i] in _KEYWORDS:
+            i += 1  # if / then / do / ! ...: the command follows
+        if i >= len(words) or words[i] in _BLOCK_ENDS or words[i] in ("for", "select", "case", "in", "function"):
             return "", []
         raw = words[i]
         rest_words = words[i + 1:]
@@ -503,6 +648,8 @@ class _Shell:
         if "__LICTOR_SUBST__" in raw or "$" in raw or any(c in raw for c in "*?[") or "\\" in raw:
             self.f.add("obfuscation", f"command name computed at run time ({raw[:40]!r})")
             return raw, rest
+        if "/" in raw and posixpath.basename(raw) in self.downloaded:
+            self.f.add("pipe_to_shell", f"runs {raw}, a file it downloaded")
         name = posixpath.basename(raw)
         name = re.sub(r"(?<=[a-z])[0-9.]+$", "", name) if name.startswith(("python", "perl", "ruby", "php", "lua")) else name
         if name in _PRIVILEGE:
@@ -540,7 +687,16 @@ class _Shell:
         return name, rest
 
     def _redirect(self, op: str, target: str) -> None:
-        if op in ("<", "<<", "<<<", "<&"):
+        if op == "<<<":
+            if target.startswith(_HEREDOC_MARK):
+                try:
+                    self.stdin = self.heredocs[int(target[len(_HEREDOC_MARK):].rstrip("_"))][0]
+                except (ValueError, IndexError):
+                    self.stdin = None
+            else:
+                self.stdin = target
+            return
+        if op in ("<", "<<", "<&"):
             return
         if op in (">&", "<>") and (target.isdigit() or target == "-"):
             return
@@ -577,6 +733,16 @@ class _Shell:
                         f.add("reverse_shell", f"socket in inline {name} code")
             elif "__LICTOR_PROCSUB__" in rest:
                 f.add("pipe_to_shell", f"{name} <(…) runs the output of a command")
+            elif self.stdin is not None and not any(not w.startswith("-") for w in rest if w != "-"):
+                # a here-document or here-string is the program: read it
+                if name in _SHELLS:
+                    _Shell(f, self.paths, self.depth + 1).analyse(self.stdin)
+                elif name.startswith("python"):
+                    _analyse_python_into(self.stdin, f, self.paths, self.depth + 1)
+                else:
+                    f.add("eval", f"{name} code from a here-document")
+            if any(posixpath.basename(w) in self.downloaded for w in rest if not w.startswith("-")):
+                f.add("pipe_to_shell", f"{name} runs a file it downloaded")
             if name in _SHELLS and "-i" in rest and any("/dev/tcp" in w for w in rest):
                 f.add("reverse_shell", f"{name} -i over /dev/tcp")
         elif name == "eval":
@@ -588,6 +754,10 @@ class _Shell:
                 f.add("pipe_to_shell", f"{name} <(…)")
         if name in _NETWORK_CMDS and name not in ("openssl",):
             f.add("network", name)
+        if name in ("curl", "wget"):
+            self._downloads(name, rest)
+        if name in ("source", ".") and rest and posixpath.basename(rest[0]) in self.downloaded:
+            f.add("pipe_to_shell", f"{name} runs a file it downloaded")
         if name in ("nc", "ncat", "netcat") and any(w in ("-e", "-c", "--exec", "--sh-exec", "--lua-exec") or (w.startswith("-") and not w.startswith("--") and ("e" in w or "c" in w)) for w in rest):
             f.add("reverse_shell", f"{name} -e / -c")
         if name == "socat" and any(re.match(r"(?i)^(exec|system):", w) or ",exec:" in w.lower() for w in rest):
@@ -597,11 +767,14 @@ class _Shell:
         if name == "rm":
             r, force = _rm_flags(rest)
             targets = [w for w in rest if not w.startswith("-")]
-            if (r and force) or "--no-preserve-root" in rest or any(t in ("/", "/*", "~", "~/", "*", ".", "..") for t in targets) and r:
+            outside = [t for t in targets if not self.paths.allowed(t)]
+            # rm -rf of a directory inside allow_write_paths is ordinary cleanup; of anything
+            # outside them, of a root, home, the working directory or a top-level directory it is not
+            if "--no-preserve-root" in rest or (r and force and (bool(outside) or not targets)) or (
+                    r and any(_wide_target(t) for t in targets)):
                 f.add("destructive", f"rm {' '.join(rest)[:60]}")
-            for t in targets:
-                if not self.paths.allowed(t):
-                    f.add("fs_write", f"rm {t}")
+            for t in outside:
+                f.add("fs_write", f"rm {t}")
         if name.startswith("mkfs") or name in _DESTRUCTIVE_CMDS:
             f.add("destructive", name)
         if name == "dd":
@@ -654,6 +827,39 @@ class _Shell:
         if name == "crontab" or (name == "systemctl" and any(w in ("enable", "start", "stop", "disable", "mask") for w in rest)):
             f.add("privilege", f"{name} {' '.join(rest)[:40]}")
 
+    def _downloads(self, name: str, rest: list[str]) -> None:
+        """Remember where curl / wget save what they fetch (a later command that runs it is
+        download-and-run, the two-step form of ``curl | sh``)."""
+        urls = [w for w in rest if "://" in w]
+        k = 0
+        saved: list[str] = []
+        while k < len(rest):
+            w = rest[k]
+            nxt = rest[k + 1] if k + 1 < len(rest) else ""
+            if w in ("-o", "--output", "--output-document") or (name == "wget" and w == "-O"):
+                saved.append(nxt)
+                k += 2
+                continue
+            if w.startswith(("--output=", "--output-document=")):
+                saved.append(w.split("=", 1)[1])
+            elif w.startswith("-") and not w.startswith("--") and len(w) > 2:
+                if w[-1] == "o" or (name == "wget" and w[-1] == "O"):
+                    saved.append(nxt)
+                    k += 2
+                    continue
+                if name == "wget" and "O" in w[1:-1]:
+                    saved.append(w[w.index("O", 1) + 1:])
+            k += 1
+        if name == "curl" and any(w in ("-O", "--remote-name") or (w.startswith("-") and not w.startswith("--") and "O" in w)
+                                  for w in rest):
+            saved.extend(urls)
+        if name == "wget" and not saved:
+            saved.extend(urls)
+        for p in saved:
+            base = posixpath.basename(p.split("?", 1)[0].rstrip("/"))
+            if base and base not in ("-", "/dev/null", "null", "stdout"):
+                self.downloaded.add(base)
+
     def _pipes(self, pipeline: list[list[str]], names: list[str]) -> None:
         if len(pipeline) < 2:
             return
@@ -678,9 +884,15 @@ def analyse_shell(code: str, write_paths: Iterable[str] = ("/tmp/*", "./*")) -> 
     return f
 
 
+_INERT = (ast.Module, ast.Expr, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp,
+          ast.Load, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+
+
 def _looks_like_shell_word_list(tree: ast.Module) -> bool:
-    """``reboot`` or ``ls`` parse as Python expressions; code made only of bare names is shell."""
-    return all(isinstance(s, ast.Expr) and isinstance(s.value, (ast.Name, ast.Attribute)) for s in tree.body)
+    """``reboot``, ``ls -la`` or ``sudo -i`` parse as Python expressions that do nothing; code
+    made only of names, numbers and operators is read as shell."""
+    return all(isinstance(n, _INERT) and not (isinstance(n, ast.Constant) and isinstance(n.value, str))
+               for n in ast.walk(tree))
 
 
 # -------------------------------------------------------------------------------------------
