@@ -653,6 +653,45 @@ _ADDRESSED_BOOST = 0.75
 
 _COMPILED = [_Pattern(*s) for s in _SIGNALS]
 
+
+def _trie_regex(words: list[str]) -> str:
+    """One regex for many literal strings, as a trie (the regex engine then tries one branch per
+    character instead of every string)."""
+    root: dict = {}
+    for w in words:
+        d = root
+        for ch in w:
+            d = d.setdefault(ch, {})
+        d[""] = {}
+
+    def emit(d: dict) -> str:
+        alts = [re.escape(k) + emit(v) for k, v in sorted(d.items()) if k]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in d else body
+
+    return emit(root)
+
+
+# Prefilter: every needle of every pattern, found in one scan (the longest needle at each position;
+# the needles that are prefixes of a found one are found too). A pattern runs only when one of its
+# needles is present.
+_NEEDLES = sorted({n for p in _COMPILED for n in p.needles})
+_NEEDLE_RX = re.compile("(?=(" + _trie_regex(_NEEDLES) + "))")
+_PREFIXES = {n: frozenset(m for m in _NEEDLES if n.startswith(m)) for n in _NEEDLES}
+for _p in _COMPILED:
+    _p.needles = frozenset(_p.needles)  # type: ignore[assignment]
+
+
+def _needles_in(norm: str) -> set[str]:
+    found: set[str] = set()
+    for m in _NEEDLE_RX.finditer(norm):
+        n = m.group(1)
+        if n not in found:
+            found |= _PREFIXES[n]
+    return found
+
 # Quoted or example contexts: the text talks *about* an instruction rather than giving it.
 _QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|‹[^›\n]{1,400}›|`[^`\n]{1,400}`|```.*?```|<code>.*?</code>|<pre>.*?</pre>"
                      r"|(?<![a-z0-9])'[^'\n]{3,200}?'(?![a-z0-9])", re.S)
@@ -812,11 +851,11 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
     quoted: Optional[list[tuple[int, int]]] = None
     gate: Optional[list[tuple[int, int]]] = None
     anchors: Optional[dict[str, list[int]]] = None
+    present = _needles_in(norm)
+    if not present:
+        return out
     for p in _COMPILED:
-        for needle in p.needles:
-            if needle in norm:
-                break
-        else:
+        if p.needles.isdisjoint(present):
             continue
         if p.gated:
             if gate is None:
