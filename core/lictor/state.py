@@ -50,14 +50,14 @@ class MemoryState:
     Keys are kept in order of their last use, so the least recently used key is always first:
     each new key retires up to two keys whose window has passed from the front. Expiry costs
     O(1) per event and never pauses a check to scan every key, and memory stays bounded by the
-    keys active within one window. A key's first event is one timestamp; a queue of at most
+    keys active within one window. A key's first event is one timestamp; a list of at most
     ``limit`` timestamps is made only when it comes again (most loop and rate keys never do).
     """
 
     _SWEEP_SUMS_EVERY = 10_000
 
     def __init__(self) -> None:
-        # key -> [window, last counted time, deque of the last `limit` times or None]
+        # key -> [window, last counted time, list of the last `limit` times or None]
         self._windows: OrderedDict[str, list] = OrderedDict()
         self._flags: dict[str, str] = {}
         self._sums: dict[str, tuple[deque[tuple[float, float]], list[float]]] = {}
@@ -83,12 +83,13 @@ class MemoryState:
                         return False
                     e[1] = now
                     return True
-                q = e[2] = deque((e[1],), maxlen=limit)
-            elif q.maxlen != limit:  # the same key used with another limit: keep the newest times
-                q = e[2] = deque(q, maxlen=max(limit, 1))
-            if len(q) >= limit and q[0] > now - window:
+                q = e[2] = [e[1]]
+            n = len(q)
+            if n >= limit and q[n - limit] > now - window:  # the limit-th latest is still inside
                 return False
             q.append(now)
+            if n >= 2 * limit:  # trimmed in bulk: O(1) per event even for large limits
+                del q[: n + 1 - limit]
             e[1] = now
             return True
 

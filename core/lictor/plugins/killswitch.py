@@ -22,6 +22,9 @@ class KillSwitch:
 
     def __init__(self, state: StateBackend) -> None:
         self._state = state
+        # With no flag set at all (nearly always) a check asks one cheap question, not three.
+        has_flags = getattr(state, "has_flags", None)
+        self._any_flag = has_flags if callable(has_flags) else None
 
     @staticmethod
     def _key(agent: Optional[str], session: Optional[str]) -> str:
@@ -45,10 +48,10 @@ class KillSwitch:
 
     def reason_for(self, action: Action) -> Optional[str]:
         """Why ``action`` must stop, or None when no engagement covers it."""
-        state = self._state
-        has_flags = getattr(state, "has_flags", None)
-        if has_flags is not None and not has_flags():
+        any_flag = self._any_flag
+        if any_flag is not None and not any_flag():
             return None
+        state = self._state
         r = state.get_flag(_GLOBAL)
         if r is not None:
             return f"kill switch engaged for everyone: {r}"
