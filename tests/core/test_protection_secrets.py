@@ -45,7 +45,7 @@ def test_secret_in_arguments_can_be_redacted_nested() -> None:
 
 def test_outputs_and_content_are_redacted() -> None:
     g = gov({"secrets": {}})
-    d = g.check_output(tool("read_file"), f"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY\nOPENAI={'sk-proj-' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6'}")
+    d = g.check_output(tool("read_file"), f"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYz7Qk2LmA9pKEY\nOPENAI={'sk-proj-' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6'}")
     assert d.verdict == "redact"
     assert "wJalrX" not in d.output and "sk-proj" not in d.output
     d = g.check(text("message", f"my token is {GH}", "user"))
@@ -87,3 +87,49 @@ def test_invalid_config_names_the_field(section: dict, field: str) -> None:
     with pytest.raises(lictor.PolicyError) as e:
         gov({"secrets": section})
     assert f"protections.secrets.{field}" in str(e.value)
+
+
+# -- issue 7, tool-call benchmark: misses and false positives fixed ---------------------------
+
+@pytest.mark.parametrize("value", [
+    "redis://:Ih3bmAQrhbK3yNa1@cache.internal:6379/0",                       # password, no user name
+    "Authorization: Basic " + "d29ua2E6WUoyVnlRUnh5OGI1",                    # base64 of user:password
+    "hf_" + "lgfEqffcTtqOPNZrmRGRnDLJEvVkXBQuQT",                            # Hugging Face
+    "SK" + "98f6f383e063fe73debb26d167dd8713",                               # Twilio API key
+    "npm_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+    "pypi-AgEIcHlwaS5vcmc" + "e9M007njRlqDO_nIw4HHcbOzKK67pKr_GLrRCmmLJrMcYZ6tOQ5V8poCV9zw",
+    "SG." + "a1B2c3D4e5F6g7H8i9J0k1" + "." + "L2m3N4o5P6q7R8s9T0u1V2w3X4y5Z6a7B8c9D0e1F2g",
+    "AccountName=store;AccountKey=" + "J/C6OF4MXEs7J7UIZDFrdktpUatVikADWfIsXksfoxDWTIpxTM3k/DvkxAt==;EndpointSuffix=core.windows.net",
+    "The admin password is fSO4g7PTdj",
+])
+def test_more_credential_formats_are_found(value: str) -> None:
+    g = gov({"secrets": {}})
+    d = g.check(tool("http_post", body=f"here: {value}"))
+    assert d.verdict == "deny", (value, d.reasons)
+
+
+@pytest.mark.parametrize("args", [
+    {"password": "Winter2024!"}, {"auth": {"passphrase": "Q2eewm1g&"}}, {"apiKey": "Umbrella#8812"},
+    {"credentials": [{"user": "svc", "client_secret": "hunter2hunter2"}]}, {"x-api-key": "k3y-0f-m1ne"},
+])
+def test_values_under_credential_names_are_secrets(args: dict) -> None:
+    d = gov({"secrets": {}}).check(tool("login", **args))
+    assert d.verdict == "deny" and "named_argument" in d.reasons[0]
+    r = gov({"secrets": {"args": "redact"}}).check(tool("login", **args))
+    assert r.verdict == "redact" and "Winter2024!" not in str(r.action.args) and "hunter2" not in str(r.action.args)
+
+
+@pytest.mark.parametrize("args", [
+    {"password_policy": "min 12 chars"}, {"max_tokens": 1024}, {"secret_name": "prod/db-credentials"},
+    {"page_token": "CAEQAA"}, {"next_page_token": "eyJvZmZzZXQiOjEwMH0"}, {"password": "${DB_PASSWORD}"},
+    {"secret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"}, {"tokenizer": "cl100k_base"},
+    {"body": "OPENAI_API_KEY=sk-...your-key-here"}, {"body": "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE"},
+    {"body": "export GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    {"body": "pk_live_i7yJQf9Y6t8VehTM0POGH5yC"},                            # publishable: public by design
+    {"body": "sha512-" + "q2Zr9dB8W1xYt3K5mN7pL0vC4gH6jF8sA2eR1uT3iO5wQ7yX9zB0nM2kL4jH6gF8dS0aP1oI3uY5tR7eW9qE=="},
+    {"body": "data:image/png;base64,E8N7QgH3ob2Gx6W7Y1uxNrYZHf5GSimOSzGE+9l/t2aG46pwciZdRvvedBOmsRwfr30KVZyoA1JCSq/onNsI"},
+    {"body": "The password is required and case-sensitive."},
+])
+def test_placeholders_references_and_public_values_are_not_secrets(args: dict) -> None:
+    d = gov({"secrets": {}}).check(tool("configure", **args))
+    assert d.verdict == "allow", (args, d.reasons)

@@ -32,19 +32,27 @@ _PATTERNS: dict[str, str] = {
     "stripe_key": r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b|\bwhsec_[A-Za-z0-9]{20,}\b",
     "openai_key": r"\bsk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_\-]{32,}",
     "google_api_key": r"\bAIza[0-9A-Za-z_\-]{35}\b",
+    "huggingface_token": r"\bhf_[A-Za-z]{34}\b",
+    "npm_token": r"\bnpm_[A-Za-z0-9]{36}\b",
+    "pypi_token": r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}",
+    "sendgrid_key": r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}\b",
+    "twilio_key": r"\bSK[0-9a-f]{32}\b",
     "jwt": r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
-    "url_password": r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s/:@]{1,64}:(?P<s>[^\s/@]{1,128})@",
+    "url_password": r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s/:@]{0,64}:(?P<s>[^\s/@]{1,128})@",
     "assignment": (
         r"(?i:(?:\b|_)(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|access[_\-]?token|auth[_\-]?token|"
-        r"client[_\-]?secret|passw(?:or)?d|passwd|pwd|private[_\-]?key|bearer)[A-Za-z_\-]{0,24})\b[\"']?\s*(?:[:=]|=>)\s*[\"']?"
+        r"client[_\-]?secret|passw(?:or)?d|passwd|pwd|private[_\-]?key|bearer|account[_\-]?key|shared[_\-]?access[_\-]?key)"
+        r"[A-Za-z_\-]{0,24})\b[\"']?\s*(?:[:=]|=>)\s*[\"']?"
         r"(?P<s>[^\s\"'<>,;]{8,200})"
     ),
+    "password_phrase": r"(?i:\bpass(?:word|phrase)|\bpwd)\s+(?:is|was|:)\s+[\"'`]?(?P<s>[^\s\"'`<>,;]{6,64})",
     "bearer": r"\b[Bb]earer\s+(?P<s>[A-Za-z0-9_\-.=+/]{20,})",
+    "basic_auth": r"\b[Bb]asic\s+(?P<s>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
     "high_entropy": r"(?<![A-Za-z0-9+/_\-])(?P<s>[A-Za-z0-9+/_\-]{32,120}={0,2})(?![A-Za-z0-9+/_\-])",
 }
 
 #: Detector names accepted in ``protections.secrets.detectors``.
-DETECTORS: tuple[str, ...] = tuple(_PATTERNS)
+DETECTORS: tuple[str, ...] = tuple(_PATTERNS) + ("named_argument",)
 
 # Every detector needs a run of 16+ token characters, a URL with user-info, or a secret-sounding
 # word: three cheap tests that let ordinary text skip the full scan (about 1 µs for a sentence).
@@ -97,6 +105,11 @@ def _candidate(text: str) -> bool:
         return False
     return _candidate_uncached(text)
 
+# Documentation placeholders and examples anywhere in a value (AKIAIOSFODNN7EXAMPLE,
+# sk-...your-key-here, ghp_xxxxxxxx...): never a live credential.
+_PLACEHOLDER_PART = re.compile(r"(?i)example|x{8,}|\*{4,}|\.\.\.|your[_\-]|<[^>]*>|\$\{|\{\{|placeholder|redacted")
+# Public values that look random: publishable keys, subresource-integrity hashes.
+_PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "sha256-", "sha384-", "sha512-")
 _PLACEHOLDERS = re.compile(r"(?i)^(?:x+|\*+|\.+|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%[a-z_]+%|changeme|password|redacted|\[redacted\]|null|none|true|false|example\w*|your[_\-]?\w*)$")
 
 
@@ -124,6 +137,86 @@ def _looks_random(tok: str, min_entropy: float) -> bool:
     return _entropy(t) >= min_entropy
 
 
+def _password_like(v: str) -> bool:
+    """A word after "password is" that is a password, not prose ("is required", "is case-sensitive")."""
+    v = v.rstrip(".!?")
+    return len(v) >= 6 and any(c.isalpha() for c in v) and (any(c.isdigit() for c in v) or not v.isalnum())
+
+
+def _basic_credentials(v: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(v + "=" * (-len(v) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    user, sep, pw = raw.partition(":")
+    return bool(sep and pw and raw.isprintable())
+
+
+# Argument names that say the value is a credential ({"password": "Winter2024!"}): the value
+# is secret whatever it looks like. Names of references, counts and pagination cursors are not.
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:password|passwd|passphrase|pwd|pass|secret|client_secret|api_key|apikey|access_token|auth_token|"
+    r"refresh_token|id_token|session_token|bearer_token|token|private_key|secret_key|access_key_secret|"
+    r"secret_access_key|authorization|x_api_key|credential|credentials|account_key|sas_token)$")
+_NOT_SECRET_NAME = re.compile(r"(?:^|_)(?:page|next|next_page|continuation|pagination|sync|cursor|csrf|xsrf|max|num|"
+                              r"total|count|stop|start|end|reset|verification)_token$")
+_NAME_CACHE: dict[str, bool] = {}
+
+
+def secret_name(key: str) -> bool:
+    """Does an argument named ``key`` hold a credential? (``apiKey``, ``db_password``, ``x-api-key``)"""
+    hit = _NAME_CACHE.get(key)
+    if hit is None:
+        k = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower().replace("-", "_").replace(".", "_")
+        hit = bool(_SECRET_NAME.search(k)) and not _NOT_SECRET_NAME.search(k)
+        if len(_NAME_CACHE) > 4096:
+            _NAME_CACHE.clear()
+        _NAME_CACHE[key] = hit
+    return hit
+
+
+def _named_value_secret(v: Any) -> bool:
+    if not isinstance(v, str) or not 6 <= len(v) <= 4096:
+        return False
+    t = v.strip()
+    if _PLACEHOLDERS.match(t.strip("\"'")) or _PLACEHOLDER_PART.search(t):
+        return False
+    if t.startswith(("arn:", "$", "env:", "vault:", "secret://", "projects/", "http://", "https://", "file:")):
+        return False  # a reference to where the secret lives
+    if " " in t and not t.lower().startswith(("bearer ", "basic ", "token ")):
+        return False  # prose ("min 12 characters"), not a credential
+    return len(set(t)) > 2
+
+
+def _map_named(value: Any, key: Optional[str], hits: list[str], replace: Optional[str], depth: int = 0) -> Any:
+    """Find (and with ``replace``, mask) string values under credential-named keys."""
+    if depth > 20:
+        return value
+    if isinstance(value, dict):
+        changed = False
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str) and secret_name(k) and _named_value_secret(v):
+                hits.append("named_argument")
+                nv: Any = replace if replace is not None else v
+            elif isinstance(v, (dict, list, tuple)):
+                nv = _map_named(v, k if isinstance(k, str) else None, hits, replace, depth + 1)
+            else:
+                nv = v
+            changed = changed or nv is not v
+            out[k] = nv
+        return out if changed else value
+    if isinstance(value, (list, tuple)):
+        items = [_map_named(v, key, hits, replace, depth + 1) if isinstance(v, (dict, list, tuple)) else v for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return type(value)(items) if isinstance(value, tuple) else items
+    return value
+
+
 class _Scanner:
     def __init__(self, detectors: list[str], min_entropy: float, ignore: list[str]) -> None:
         parts = [f"(?P<{name}>{_PATTERNS[name]})" for name in detectors]
@@ -134,10 +227,11 @@ class _Scanner:
         self.min_entropy = min_entropy
         self.ignore = frozenset(ignore)
         self.active = bool(detectors)
+        self.basic = "basic_auth" in detectors
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
         """``(detector, start, end)`` of every secret in ``text`` (the part to mask)."""
-        if not self.active or not text or not _candidate(text):
+        if not self.active or not text or not (_candidate(text) or (self.basic and "asic " in text)):
             return []
         out: list[tuple[str, int, int]] = []
         for m in self.rx.finditer(text):
@@ -154,9 +248,18 @@ class _Scanner:
             value = text[start:end]
             if value in self.ignore:
                 continue
-            if kind == "high_entropy" and not _looks_random(value, self.min_entropy):
+            if kind == "high_entropy" and (not _looks_random(value, self.min_entropy) or value.startswith(_PUBLIC_PREFIXES)
+                                           or text.endswith("base64,", 0, start)):
+                continue  # data: URLs carry images, not keys
+            if kind in ("assignment", "url_password", "bearer", "password_phrase") and _PLACEHOLDERS.match(value.strip("\"'")):
                 continue
-            if kind in ("assignment", "url_password", "bearer") and _PLACEHOLDERS.match(value.strip("\"'")):
+            if kind == "assignment" and text.startswith("arn:", max(text.rfind(" ", 0, m.start()), text.rfind("\n", 0, m.start())) + 1):
+                continue  # arn:aws:secretsmanager:…:secret:name names a secret, it is not one
+            if kind == "password_phrase" and not _password_like(value):
+                continue
+            if kind == "basic_auth" and not _basic_credentials(value):
+                continue
+            if _PLACEHOLDER_PART.search(value) and kind != "private_key":
                 continue
             out.append((kind, start, end))
         return out
@@ -177,7 +280,7 @@ class _Scanner:
         return "".join(parts), kinds
 
 
-_DEFAULT = _Scanner(list(DETECTORS), 4.0, [])
+_DEFAULT = _Scanner(list(_PATTERNS), 4.0, [])
 
 
 def find_secrets(text: str) -> list[tuple[str, int, int]]:
@@ -233,6 +336,7 @@ class SecretsProtection:
         self.content_effect = "redact"
         self.outputs_effect = "redact"
         self.replacement = "[SECRET:{kind}]"
+        self.named = True
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
@@ -255,7 +359,8 @@ class SecretsProtection:
             except (KeyError, IndexError, ValueError) as e:
                 sec.error("replacement", f"may only use the placeholder {{kind}}: {e}")
         sec.finish(("args", "content", "outputs", "detectors", "min_entropy", "ignore", "replacement"))
-        self.scanner = _Scanner(detectors, min_entropy, ignore)
+        self.scanner = _Scanner([d for d in detectors if d != "named_argument"], min_entropy, ignore)
+        self.named = "named_argument" in detectors
 
     # -- checks --------------------------------------------------------------------------------
     @hookimpl
@@ -264,7 +369,16 @@ class SecretsProtection:
             return None
         kinds: list[str] = []
         new_args = action.args
-        if action.args and self.args_effect != "allow" and _args_candidate(action.args):
+        if action.args and self.args_effect != "allow" and self.named:
+            hits: list[str] = []
+            masked_args = _map_named(action.args, None, hits,
+                                     self.replacement.format(kind="named_argument") if self.args_effect == "redact" else None)
+            if hits:
+                if self.args_effect != "redact":
+                    return self._vote(self.args_effect, f"arguments of {action.kind} '{action.name}' contain secrets", hits)
+                kinds.extend(hits)
+                new_args = masked_args
+        if new_args and self.args_effect != "allow" and _args_candidate(new_args):
             kinds_args: list[str] = []
 
             def sub(s: str) -> str:
@@ -272,7 +386,7 @@ class SecretsProtection:
                 kinds_args.extend(k)
                 return masked
 
-            new_args = map_strings(action.args, sub)
+            new_args = map_strings(new_args, sub)
             if kinds_args:
                 kinds.extend(kinds_args)
                 if self.args_effect != "redact":
