@@ -68,6 +68,16 @@ class PluginInfo:
 _TARGET_CACHE_MAX = 4096
 
 
+def _describe(exc: BaseException) -> str:
+    """An exception as it may appear in reasons: agents and the audit trail read these, and an
+    error message can quote a value it choked on (a token, a password), so secrets are masked
+    and the text is kept to one short line."""
+    from .protections._common import shorten
+    from .protections.secret_scan import mask_secrets
+
+    return shorten(mask_secrets(f"{type(exc).__name__}: {exc}"), 300)
+
+
 def _scope_of(plugin: Any) -> Optional[Callable[[str, str], bool]]:
     """A plugin's optional ``applies_to(kind, name)``; None when it wants every action."""
     scope = getattr(plugin, "applies_to", None)
@@ -324,9 +334,9 @@ class Governor:
                     raise TypeError(f"returned {type(vote).__name__}, expected lictor.Decision or None")
             except Exception as exc:
                 if name in self._fail_open:
-                    notes = (notes or []) + [f"plugin '{name}' failed ({type(exc).__name__}: {exc}); ignored (fail_open)"]
+                    notes = (notes or []) + [f"plugin '{name}' failed ({_describe(exc)}); ignored (fail_open)"]
                     continue
-                vote = Decision.deny(f"plugin '{name}' failed ({type(exc).__name__}: {exc}); denied (fail closed)")
+                vote = Decision.deny(f"plugin '{name}' failed ({_describe(exc)}); denied (fail closed)")
             # A rewrite feeds every later plugin, whatever the vote's verdict.
             if output_phase:
                 if vote.output is not None:
@@ -413,7 +423,7 @@ class Governor:
         except Exception as exc:
             return decision.model_copy(update={
                 "verdict": "deny",
-                "reasons": decision.reasons + (f"approver failed ({type(exc).__name__}: {exc}); denied (fail closed)",),
+                "reasons": decision.reasons + (f"approver failed ({_describe(exc)}); denied (fail closed)",),
             })
         if approval is None:
             return decision
@@ -437,7 +447,7 @@ class Governor:
                 decision = decision.model_copy(update={
                     "verdict": "deny",
                     "enforced": True,
-                    "reasons": decision.reasons + (f"observer '{name}' failed ({type(exc).__name__}: {exc}); denied (fail closed)",),
+                    "reasons": decision.reasons + (f"observer '{name}' failed ({_describe(exc)}); denied (fail closed)",),
                     "plugins": decision.plugins + (name,),
                 })
         return decision

@@ -105,6 +105,28 @@ def test_raising_plugin_fails_closed_and_names_itself(make_gov) -> None:
     assert d.verdict == "allow" and "ignored (fail_open)" in d.reasons[0]
 
 
+def test_a_failing_plugin_does_not_leak_the_secret_its_error_quotes(make_gov, tmp_path) -> None:
+    """Reasons reach the agent and the audit trail; an exception that quotes a credential it
+    choked on must not carry the credential there."""
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+    class Leaky:
+        name = "leaky"
+
+        @lictor.hookimpl
+        def lictor_check_action(self, action: Action) -> None:
+            raise ValueError(f"cannot parse header 'Authorization: token {token}' " + "x" * 1000)
+
+    gov = make_gov({"audit": {"path": str(tmp_path / "a.db")}}, [Leaky()])
+    d = gov.check(act("x"))
+    assert d.verdict == "deny" and d.reasons[0].startswith("plugin 'leaky' failed (ValueError: cannot parse header")
+    assert token not in d.reasons[0] and "[SECRET" in d.reasons[0]
+    assert len(d.reasons[0]) < 400
+    recs = gov.audit.records()
+    assert [r["reasons"] for r in recs] == [list(d.reasons)]
+    assert token not in str(recs)
+
+
 def test_plugin_returning_garbage_fails_closed(make_gov) -> None:
     class Garbage:
         name = "garbage"
