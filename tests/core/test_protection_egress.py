@@ -147,3 +147,47 @@ def test_config_errors(make_gov) -> None:
     assert "protections.egress.allow_cidrs[0]" in msg
     assert "protections.egress.allow_private: expected true or false" in msg
     assert "protections.egress.domains: unknown setting" in msg
+
+
+# -- issue 7, tool-call benchmark: misses fixed ------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254%23.example.com/latest/meta-data/",   # '#' decoded into the host: not a host
+    "http://7f000001.nip.io/admin",                              # wildcard DNS, hex form
+    "http://a9fea9fe.sslip.io/latest/meta-data/",
+    "http://[64:ff9b::7f00:1]/",                                 # NAT64 prefix embeds 127.0.0.1
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+    "http://redis:6379/",                                        # single-label names resolve only inside
+    "http://vault.service.consul:8200/v1/secret",
+    "http://api.internal/admin", "http://printer.local/", "http://grafana.cluster.local/",
+    "http://kubernetes.default.svc/api",
+])
+def test_more_internal_targets_are_refused(open_gov, url: str) -> None:
+    d = fetch(open_gov, url=url)
+    assert d.verdict == "deny", (url, d.reasons)
+
+
+def test_file_url_without_slashes_in_a_url_argument_is_refused(open_gov) -> None:
+    assert fetch(open_gov, url="file:/etc/passwd").verdict == "deny"
+    assert fetch(open_gov, url="smtp.gmail.com:587").verdict == "allow"
+
+
+def test_internal_names_pass_when_allowed(make_gov) -> None:
+    g = make_gov({"protections": {"egress": {"allow_domains": ["*.internal"]}}})
+    assert fetch(g, url="http://api.internal/x").verdict == "allow"
+    g = make_gov({"protections": {"egress": {"allow_private": True}}})
+    assert fetch(g, url="http://redis:6379/").verdict == "allow"
+
+
+@pytest.mark.parametrize("text", [
+    "See the docs (https://en.wikipedia.org/wiki/Localhost).", "[docs](https://pypi.org/project/x)",
+    "<https://api.github.com/>, then", "Mirror at http://[2606:4700:4700::1111]/.",
+])
+def test_punctuation_around_urls_in_prose_is_not_part_of_the_host(open_gov, text: str) -> None:
+    d = open_gov.check(lictor.Action(kind="tool_call", agent="a", name="post_message", args={"text": text}))
+    assert d.verdict == "allow", (text, d.reasons)
+
+
+def test_a_git_remote_name_is_not_a_host(open_gov) -> None:
+    d = open_gov.check(lictor.Action(kind="tool_call", agent="a", name="git_push", args={"remote": "origin"}))
+    assert d.verdict == "allow"

@@ -28,6 +28,7 @@ __all__ = ["EgressPlugin", "parse_target", "parse_ip", "Target"]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
+_SCHEME_ONLY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]{0,30}):(?![\\/]{2})")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}:[\\/]{2}[^\s\"'<>`]*")
 _HOST_KEYS = frozenset(
     """url uri urls uris host hostname hostnames domain domains endpoint endpoints server servers webhook
@@ -43,6 +44,15 @@ _METADATA_IPS = frozenset(ipaddress.ip_address(a) for a in (
 # Public DNS services that answer any name embedding an IP with that IP.
 _WILDCARD_DNS = ("nip.io", "sslip.io", "xip.io", "traefik.me", "localtest.me", "lvh.me", "vcap.me")
 _EMBEDDED_IP = re.compile(r"(?:^|[.-])((?:\d{1,3}[.-]){3}\d{1,3})(?:[.-]|$)")
+_EMBEDDED_HEX = re.compile(r"(?:^|[.-])([0-9a-f]{8})(?:[.-]|$)")
+_NAT64 = int(ipaddress.IPv6Address("64:ff9b::")) >> 32
+_NAT64_LOCAL = int(ipaddress.IPv6Address("64:ff9b:1::")) >> 80
+# Names that only resolve inside a private network (RFC 6762 .local, RFC 8375 home.arpa, ICANN's
+# .internal, common split-horizon suffixes, Kubernetes and Consul service names).
+_INTERNAL_SUFFIXES = tuple("." + t for t in """internal local localdomain lan home corp intranet private
+    home.arpa svc cluster.local consul""".split())
+_HOST_CHARS = re.compile(r"[^a-z0-9._\-]")
+_LOCAL_SCHEMES = frozenset("file jar netdoc gopher dict ldap ldaps tftp smb phar expect".split())
 _CACHE_MAX = 16384
 _MAX_DEPTH = 8
 _MAX_ITEMS = 2000
@@ -61,6 +71,10 @@ def parse_ip(host: str) -> Optional[IPAddress]:
         mapped = ip6.ipv4_mapped or ip6.sixtofour
         if mapped is not None:
             return mapped
+        if int(ip6) >> 32 == _NAT64 or int(ip6) >> 80 == _NAT64_LOCAL:  # 64:ff9b::a.b.c.d reaches a.b.c.d
+            return ipaddress.IPv4Address(int(ip6) & 0xFFFFFFFF)
+        if ip6.teredo is not None:
+            return ip6.teredo[1]  # the client address a Teredo relay forwards to
         # IPv4-compatible ::a.b.c.d (deprecated but still routed by some stacks)
         if int(ip6) >> 32 == 0 and int(ip6) > 1:
             return ipaddress.IPv4Address(int(ip6) & 0xFFFFFFFF)
@@ -121,7 +135,10 @@ def _normalise_host(host: str) -> Optional[str]:
             # what goes on the wire and what allow-list patterns are normalised to as well.
             if not host.isascii():
                 return None
-    return host.rstrip(".")
+    host = host.rstrip(".")
+    if _HOST_CHARS.search(host):
+        return None  # '#', '@', '%', spaces ... are not part of any host a resolver accepts
+    return host
 
 
 def parse_target(value: str, *, bare_host: bool = False, whatwg: bool = True) -> Optional[Target]:
@@ -286,15 +303,21 @@ class EgressPlugin:
                 return f"host '{host}' is the local machine"
             if host.endswith(_WILDCARD_DNS):
                 m = _EMBEDDED_IP.search(host)
-                if m:
-                    embedded = parse_ip(m.group(1).replace("-", "."))
+                mh = None if m else _EMBEDDED_HEX.search(host)
+                if m or mh:
+                    embedded = (parse_ip(m.group(1).replace("-", ".")) if m
+                                else ipaddress.IPv4Address(int(mh.group(1), 16)))  # type: ignore[union-attr]
                     if embedded is not None:
                         why = self._judge(Target(t.scheme, str(embedded), embedded, t.raw))
                         if why is not None:
                             return f"host '{host}' resolves to {embedded}: {why}"
             if self._deny and self._deny.match(host):
                 return f"host '{host}' is in deny_domains"
-            if self._allow and not self._allow.match(host):
+            if self._allow and self._allow.match(host):
+                return None
+            if not self._allow_private and (host.endswith(_INTERNAL_SUFFIXES) or ("." not in host and t.scheme)):
+                return f"host '{host}' is a private-network name (allow_private is off)"
+            if self._allow:
                 return f"host '{host}' is not in allow_domains"
             return None
         if any(ip in n for n in self._deny_nets):
@@ -322,6 +345,8 @@ class EgressPlugin:
                 found = False
                 for m in _URL.finditer(value):
                     u = m.group(0)
+                    while u and u[-1] in ".,;:!?)}>'\"" or (u.endswith("]") and u.count("[") < u.count("]")):
+                        u = u[:-1]  # prose and markdown around a URL: "(see http://x.com)."
                     t = parse_target(u)
                     if t is not None:
                         found = True
@@ -333,6 +358,10 @@ class EgressPlugin:
                 if found or not hosty:
                     return
             if hosty:
+                sm = _SCHEME_ONLY.match(value)
+                if sm and sm.group(1).lower() in _LOCAL_SCHEMES:  # file:/etc/passwd (no //)
+                    yield Target(sm.group(1).lower(), "", None, value)
+                    return
                 t = parse_target(value, bare_host=True)
                 if t is not None:
                     yield t
