@@ -38,7 +38,8 @@ last record) somewhere the database's editors cannot reach, and verify with ``ex
 
 What a record holds: ``action`` as submitted (kind, agent, name, session, call_id, args,
 content), then the decision (verdict, reasons, rule_ids, risks, enforced, halt, plugins,
-approval with approver / comment / edited args, decision_id, policy_hash), ``redacted_args`` /
+approval with approver / comment / edited args, decision_id, policy_hash, and ``evidence`` when a
+detector reported what it saw), ``redacted_args`` /
 ``redacted_content`` when what ran differs from what was asked, ``output`` for output checks,
 ``time`` (when decided) and ``rid`` (record id). Content and outputs are truncated to
 ``max_content`` characters, next to the SHA-256 and length of the full text, so a long prompt

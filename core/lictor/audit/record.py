@@ -107,6 +107,9 @@ def encode_decision(
         "decision_id": decision.decision_id,
         "policy_hash": decision.policy_hash,
     }
+    evidence = decision.evidence
+    if evidence:  # what a detector saw (matched spans, secrets already masked by the detector)
+        record["evidence"] = evidence
     approval = decision.approval
     if approval is not None:
         record["approval"] = {
