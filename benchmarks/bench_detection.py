@@ -366,7 +366,7 @@ def main() -> int:
     args = ap.parse_args()
     bench_injection(args.verbose, args.show_held_out)
     bench_external()
-    bench_tool_calls(args.verbose)
+    __import__("detection_toolcalls").bench(args.verbose, args.show_held_out)  # every tool-call protection (issue 7)
     return 0
 
 
