@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import lictor
-import lictor.audit.writer
+import lictor.audit.journal
 from lictor import Action
 from lictor.audit import read_records, verify_file
 
@@ -177,7 +177,7 @@ def test_threads_hammering_one_governor_lose_and_duplicate_nothing(
     tmp_path: Path, durability: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small segments so the writer rotates them many times while the threads append.
-    monkeypatch.setattr(lictor.audit.writer, "ROTATE_BYTES", 64 << 10)
+    monkeypatch.setattr(lictor.audit.journal, "SEGMENT_BYTES", 64 << 10)
     db = tmp_path / "a.db"
     threads, per = 8, 2000
     gov = lictor.Governor.from_dict(

@@ -1,10 +1,17 @@
 """The background writer: moves acknowledged records from the hot path into SQLite in batches.
 
-The hot path only encodes a record and hands it over (``append``): to the OS through the journal
-segment (``journal`` durability), or to an in-memory queue (``batch``). A daemon thread wakes
-every ``flush_interval`` and inserts whatever arrived in one transaction; ``flush()`` does the
-same on demand, and ``close()`` (also run at interpreter exit) drains everything before it
-stops. The SQLite connection is only ever used under ``_io_lock``.
+The hot path only encodes a record and hands it over (``append``): to the page cache by copying
+it into the mapped journal segment (``journal`` durability), or to an in-memory queue
+(``batch``). A daemon thread wakes every ``flush_interval`` and inserts whatever arrived in one
+transaction; ``flush()`` does the same on demand, and ``close()`` (also run at interpreter exit)
+drains everything before it stops. The SQLite connection is only ever used under ``_io_lock``.
+
+Segments (journal mode): ``_segment`` is the one being appended to; when a record does not fit,
+the appender seals it (``_sealed``) and continues in ``_spare``, a segment the writer thread
+created (and pre-faulted) once the current one was a quarter full - or, failing that, in one
+it creates itself (a failure there fails the decision: nothing is acknowledged that is not in
+a segment). The writer thread ingests sealed segments, then removes them. ``_seg_lock`` guards
+the write position and these three fields; the appender never takes ``_io_lock``.
 """
 
 from __future__ import annotations
@@ -22,12 +29,9 @@ from typing import Any, Callable, Optional
 from .journal import Segment, journal_dir, recover_orphans, split_lines
 from .store import Store, open_store
 
-__all__ = ["Writer", "ROTATE_BYTES"]
+__all__ = ["Writer"]
 
 log = logging.getLogger("lictor.audit")
-
-#: A segment is replaced by a fresh one once this much of it has been ingested.
-ROTATE_BYTES = 8 << 20
 
 _LIVE: "weakref.WeakSet[Writer]" = weakref.WeakSet()
 # SQLite connections inherited through fork() must never be used or closed by the child;
@@ -51,8 +55,8 @@ class Writer:
             self._recover()
         except BaseException:
             self._store.close()
-            if self._segment is not None:
-                self._segment.remove()
+            for seg in self._segments():
+                seg.remove()
             raise
         self._closed = False
         self._start_thread()
@@ -67,13 +71,25 @@ class Writer:
         self._io_lock = threading.Lock()
         self._seg_lock = threading.Lock()
         self._segment = None
+        self._sealed: list[Segment] = []  # full, not yet completely ingested, oldest first
+        self._spare: Optional[Segment] = None  # the next segment, prepared by the writer thread
+        self._spare_error: Optional[BaseException] = None
         self._queue: deque[tuple[str, bytes]] = deque()
         if self.durability == "journal":
             self._segment = Segment(self._dir)
-            self._fd = self._segment.fd
+            self._put: Callable[[bytes], Any] = self._segment.map.write
             self.append: Callable[[str, bytes], None] = self._append_journal
         else:
             self.append = self._append_queue
+
+    def _segments(self) -> list[Segment]:
+        """Every segment this writer owns (sealed, current, spare)."""
+        segs = list(self._sealed)
+        if self._segment is not None:
+            segs.append(self._segment)
+        if self._spare is not None:
+            segs.append(self._spare)
+        return segs
 
     def _start_thread(self) -> None:
         self._stop = threading.Event()
@@ -81,7 +97,7 @@ class Writer:
         self._thread.start()
 
     def _recover(self) -> None:
-        own = {self._segment.path} if self._segment is not None else None
+        own = {s.path for s in self._segments()}
         n = recover_orphans(self._dir, self._ingest_replay, skip=own)
         if n:
             log.info("lictor audit: recovered %d journal segment(s) of dead processes into %s", n, self.path)
@@ -95,14 +111,38 @@ class Writer:
 
     def _append_journal(self, rid: str, body: bytes) -> None:
         line = b"%s\t%s\n" % (rid.encode("ascii"), body)  # = journal_line(), inlined
+        if 0 in line:  # a NUL would read as the end of the segment (JSON never has one)
+            raise ValueError("an audit record must not contain a NUL byte")
         with self._seg_lock:
-            fd = self._fd
-            n = os.write(fd, line)
-            while n < len(line):  # short writes are rare (disk full raises instead)
-                n += os.write(fd, line[n:])
+            try:
+                self._put(line)  # mmap.write: a memcpy into the page cache, no system call
+            except ValueError:  # "data out of range": the segment is full
+                self._append_in_next_segment(line)
+
+    def _append_in_next_segment(self, line: bytes) -> None:
+        """Seal the full segment and append ``line`` to the next one. Caller holds ``_seg_lock``."""
+        current = self._segment
+        if current is None or current.map.closed:
+            raise RuntimeError("the audit trail is closed (Governor.close() was called)")
+        seg = self._spare
+        if seg is not None and seg.size >= len(line):
+            self._spare = None
+        else:  # not prepared in time, or a record larger than a segment: create one now
+            seg = Segment(self._dir, len(line))  # may raise (disk full): the decision is denied
+        seg.map.write(line)
+        self._sealed.append(current)
+        self._segment = seg
+        self._put = seg.map.write
 
     # -- draining ------------------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            with self._io_lock:
+                seg = self._segment
+                if seg is not None and not self._closed:
+                    seg.populate(unused=False)
+        except Exception as exc:  # pragma: no cover - only costs the hot path page faults
+            log.warning("lictor audit: could not pre-fault the journal segment: %s", exc)
         while not self._stop.wait(self.flush_interval):
             try:
                 with self._io_lock:
@@ -114,9 +154,10 @@ class Writer:
                 self.error = exc
 
     def _drain(self, rotate: bool) -> int:
-        """Insert everything that arrived since the last drain. Caller holds ``_io_lock``."""
-        seg = self._segment
-        if seg is None:
+        """Insert everything that arrived since the last drain. Caller holds ``_io_lock``.
+
+        ``rotate``: also prepare the next segment when the current one is a quarter full."""
+        if self._segment is None:
             q = self._queue
             bodies = []
             pop = q.popleft
@@ -130,19 +171,48 @@ class Writer:
             except BaseException:
                 q.extendleft(reversed(bodies))  # keep them for the next try, in order
                 raise
-        lines, offset = seg.read_new()
+        with self._seg_lock:  # a consistent view: whole lines up to ``end``, no swap midway
+            sealed = list(self._sealed)
+            seg: Segment = self._segment
+            end = seg.map.tell() if not seg.map.closed else seg.offset
+        lines: list[bytes] = []
+        offsets = []
+        for s in sealed:  # sealed segments are never written again: read them to their end
+            new, off = s.read_new(s.map.tell())
+            lines += new
+            offsets.append(off)
+        new, offset = seg.read_new(end)
+        lines += new
         stored = self._store.append(split_lines(lines))
+        for s, off in zip(sealed, offsets):
+            s.offset = off
         seg.offset = offset
-        if rotate and offset >= ROTATE_BYTES:
-            fresh = Segment(self._dir)
-            with self._seg_lock:  # no append is in flight on the old segment after this
-                self._segment = fresh
-                self._fd = fresh.fd
-            lines, offset = seg.read_new()
-            stored += self._store.append(split_lines(lines))
-            seg.offset = offset
-            seg.remove()
+        if sealed:
+            with self._seg_lock:
+                del self._sealed[: len(sealed)]
+            for s in sealed:
+                s.remove()
+        if rotate and self._spare is None and end > seg.size // 4:
+            self._prepare_spare()
         return stored
+
+    def _prepare_spare(self) -> None:
+        """Create the next segment now, so the appender does not have to when this one is full."""
+        try:
+            fresh = Segment(self._dir)
+        except OSError as exc:  # the appender will try again itself, and fail the decision
+            if self._spare_error is None:
+                log.error("lictor audit: cannot create a journal segment in %s: %s", self._dir, exc)
+            self._spare_error = exc
+            return
+        self._spare_error = None
+        fresh.populate(unused=True)
+        spare: Optional[Segment] = fresh
+        with self._seg_lock:
+            if self._spare is None and self._segment is not None and not self._segment.map.closed:
+                self._spare, spare = spare, None
+        if spare is not None:
+            spare.remove()
 
     def flush(self) -> None:
         """Insert every record acknowledged so far into SQLite, now."""
@@ -156,7 +226,8 @@ class Writer:
         with self._io_lock:
             if self._closed:
                 return recover_orphans(self._dir, _replay_into(self.path))
-            own = {self._segment.path} if self._segment is not None else None
+            with self._seg_lock:
+                own = {s.path for s in self._segments()}
             return recover_orphans(self._dir, self._ingest_replay, skip=own)
 
     def with_store(self, fn: Callable[[Store], Any]) -> Any:
@@ -186,22 +257,36 @@ class Writer:
             self._thread.join()
         _LIVE.discard(self)
         with self._io_lock:
-            seg = self._segment
             try:
                 self._drain(rotate=False)
             except BaseException:
-                if seg is not None:
-                    seg.abandon()
+                self._close_sink(remove=False)
                 self._store.close()
                 raise
             self.append = _closed_append
-            if seg is not None:
+            if self._segment is not None:
                 with self._seg_lock:
-                    self._fd = -1  # an append already past the check fails instead of being lost
-                lines, offset = seg.read_new()  # one that slipped in before the swap
-                self._store.append(split_lines(lines))
-                seg.remove()
+                    # An append already past the swap of ``append`` now fails (is denied)
+                    # instead of writing into a segment about to be removed.
+                    self._put = _closed_put
+                try:
+                    self._drain(rotate=False)  # one that slipped in before the swap
+                except BaseException:
+                    self._close_sink(remove=False)
+                    self._store.close()
+                    raise
+                self._close_sink(remove=True)
             self._store.close()
+
+    def _close_sink(self, remove: bool) -> None:
+        """Stop appends, then unmap and close every segment; ``remove`` deletes them (all
+        ingested) instead of leaving them for recovery."""
+        with self._seg_lock:
+            self._put = _closed_put
+            segs = self._segments()
+            self._sealed, self._spare = [], None
+        for seg in segs:
+            seg.remove() if remove else seg.abandon()
 
     # -- fork ----------------------------------------------------------------------------------
     def _after_fork_in_child(self) -> None:
@@ -210,8 +295,10 @@ class Writer:
         # corrupt SQLite's locking. Start afresh: own segment, own connection, own thread.
         # The parent's queued (batch) records are the parent's to write.
         _INHERITED.append(self._store)
-        if self._segment is not None:
-            self._segment.abandon()  # closes only the child's copies; the parent keeps its lock
+        for seg in self._segments():
+            # Unmaps and closes only the child's copies: the parent keeps its mapping and lock,
+            # and the child can no longer write into the parent's segments.
+            seg.abandon()
         self.error = None
         try:
             self._store = open_store(self.path)
@@ -236,6 +323,10 @@ def _replay_into(path: str) -> Callable[[list[tuple[str, bytes]]], None]:
 
 
 def _closed_append(rid: str, body: bytes) -> None:
+    raise RuntimeError("the audit trail is closed (Governor.close() was called)")
+
+
+def _closed_put(line: bytes) -> None:
     raise RuntimeError("the audit trail is closed (Governor.close() was called)")
 
 
