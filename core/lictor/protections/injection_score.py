@@ -331,7 +331,7 @@ _ML_NOUN = (r"(?:anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien|a
             r"instrucciones|reglas|indicaciones|directrices|ordenes|normas|istruzioni|regole|indicazioni|direttive|instrucoes|regras|orientacoes|diretrizes|ordens|"
             r"instructies|regels|opdrachten|richtlijnen|aanwijzingen)")
 _ML_AI = r"(?:ki|ia|ai)?{_S}(?:assistent(?:en|in)?|assistant|asistente|assistente|agent(?:e|en)?|modell|modele|modelo|modello|model|chat ?bot|bot|ki|ia|ai|sprachmodell)(?:{_S}(?:de|di|da){_S}(?:ia|ki))?".replace("{_S}", _S)
-_IMPERATIVE = (r"(?:send|forward|e-?mail|reply|respond|tell|say|mention|include|append|add|insert|write|output|print|reveal|ignore|forget|disregard|stop|"
+_IMPERATIVE = (r"(?:send|forward|e-?mail|reply|respond|repeat|focus|provide|tell|say|mention|include|append|add|insert|write|output|print|reveal|ignore|forget|disregard|stop|"
                r"delete|remove|erase|transfer|wire|pay|approve|grant|change|update|set|run|execute|call|invoke|open|visit|navigate|click|download|upload|"
                r"post|share|export|list|rate|rank|recommend|mark|treat|follow|obey|make|give|create|disable|enable|book|buy|purchase|cancel|refund|issue|"
                r"reset|summari[sz]e|translate|answer|direct|redirect|collect|ask|push|copy|move|describe|state|claim|praise|promote|upgrade|classify|"
@@ -413,6 +413,10 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("override", "from_now_on", 0.5,
      ("from now on", "henceforth", "from this point", "for the rest of this conversation"),
      rf"\b(?:from{_S}now{_S}on|henceforth|from{_S}this{_S}point(?:{_S}on(?:ward)?)?|for{_S}the{_S}rest{_S}of{_S}this{_S}conversation),?{_S}(?:you|your|act|respond|reply|answer|always|never|only|do)\b"),
+    ("override", "ignore_rest", 0.5,
+     ("rest", "remainder", "except"),
+     rf"\b{_OVR_VERB}{_S}(?:(?:all|any|of){_S})*(?:the{_S})?(?:rest|remainder)(?:{_S}of)?(?:{_S}(?:this|the|these))?{_S}(?:document|data|text|page|file|e-?mail|message|content|input|snippets?|paragraphs?|article|report|instructions?)\b"
+     rf"|\b{_OVR_VERB}{_S}(?:(?:all|any|every|the){_S})*(?:info|information|content|text|data|context|documents?|snippets?|paragraphs?|everything|anything){_S}(?:else{_S})?(?:except|but|other{_S}than|besides|apart{_S}from)\b"),
     ("override", "ignore_user", 0.75,
      ("ignor", "disregard"),
      rf"\b(?:ignore|disregard){_S}(?:the{_S}|what{_S}the{_S})?(?:user|customer|human)(?:'?s)?{_S}(?:actual{_S}|original{_S})?(?:request|question|message|instructions?|task|says|said|asked|wants)\b"),
@@ -469,14 +473,13 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("role", "agent_label_order", 0.45,
      ("assistant", "agent", "bot"),
      rf"(?m)(?:^|(?<=[\n>*#\[(_|])|(?<=[.!?>*#\]):;] ))(?:assistant|agent|bot|chatbot)[\])>]?{_S}:{_S}" + _LABEL_ORDER),
-    ("role", "planted_turn", 0.5,
+    ("role", "planted_turn", 0.6,
      ("assistant", "ai:", "ai :"),
      rf"\b(?:ai|assistant) ?:[^\n]{{0,300}}?(?:\n[ \t>*#-]*|(?<=[.!?\]>)]) )(?:user|human) ?:[^\n]{{0,160}}?"
      rf"\b(?:repeat|print|say|output|write{_S}out|ignore|disregard|forget|reveal|stop|focus{_S}(?:only|exclusively|solely))\b"),
-    ("role", "fake_compliance", 0.55,
+    ("role", "fake_compliance", 0.45,
      ("assistant", "ai:", "ai :"),
-     rf"\b(?:ai|assistant) ?:{_S}(?:sure|ok(?:ay)?|of{_S}course|certainly|understood|absolutely|yes|done|right)\b[^\n]{{0,40}}?\bi(?:'ll|{_S}will|{_S}am{_S}going{_S}to|{_S}have)"
-     rf"(?:{_S}(?:now|immediately|also|go{_S}ahead{_S}and))*{_S}(?:send|forward|transfer|wire|delete|share|upload|export|ignore|disregard|reveal|disable|grant|approve|pay|e-?mail|post|sent|forwarded|deleted|shared|transferred)\b"),
+     rf"\b(?:ai|assistant) ?:{_S}(?:sure|ok(?:ay)?|of{_S}course|certainly|understood|absolutely|yes|done|right|will{_S}do|no{_S}problem)\b[^\n]{{0,80}}?\b(?:send|forward|transfer|wire|delete|share|upload|export|ignore|disregard|reveal|disable|grant|approve|pay|e-?mail|post|sent|forwarded|deleted|shared|transferred)\b"),
     ("role", "fake_transcript", 0.4,
      ("user:", "human:", "assistant:"),
      r"^(?:human|user) ?: .{0,200}\n(?:ai|assistant) ?:|^(?:ai|assistant) ?: .{0,200}\n(?:human|user) ?:"),
@@ -508,9 +511,9 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"|\b(?:to|for){_S}(?:whoever|whomever|anyone|anybody){_S}(?:is{_S})?(?:reading|summari[sz]\w*|processing|parsing|analy[sz]\w*|translat\w*)\b"
      rf"|\b(?:to|for){_S}(?:the|any|all|every){_S}{_AI}s?{_S}(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing|seeing)\b"),
     ("addressed", "ai_reader_should", 0.65,
-     ("ai ", "llm", "language model", "gpt", "chatbot", "automated"),
-     rf"\b(?:(?:ai|a\.i\.|llm|gpt|language{_S}model|chat{_S}?bot)s?(?:{_S}(?:assistant|agent|model|system|tool|reader|pipeline|bot)s?)?|{_AI})s?(?<!\bassistant)(?<!\bassistants)(?<!\bagent)(?<!\bagents)(?<!\bmodel)(?<!\bmodels)(?<!\bbot)(?<!\bbots)"
-     rf"(?:{_S}(?:systems?|tools?|software|readers?|pipelines?))?{_S}(?:(?:that|which|who){_S})?(?:(?:are|is){_S})?"
+     ("ai ", "ai-", "llm", "language model", "gpt", "chatbot", "automated"),
+     rf"\b(?:(?:ai|a\.i\.|llm|gpt|language{_S}model|chat{_S}?bot)s?|{_AI}s?(?<!\bassistant)(?<!\bassistants)(?<!\bagent)(?<!\bagents)(?<!\bmodel)(?<!\bmodels)(?<!\bbot)(?<!\bbots))"
+     rf"(?:{_S}[a-z]+){{0,3}}?{_S}(?:(?:that|which|who){_S})?(?:(?:are|is){_S})?"
      rf"(?:read|reading|reads|pars(?:e|es|ing)|process(?:es|ing)?|summari[sz]\w*|analy[sz]\w*|screen\w*|review\w*|evaluat\w*|scan\w*|view\w*|ingest\w*|crawl\w*|index\w*)\b"
      rf"{_S}(?:this|these|the{_S}(?:above|following)|my|our)\b(?:{_S}[a-z]+){{0,3}}?{_S}"
      rf"(?:should|must|shall|need{_S}to|have{_S}to|has{_S}to|(?:are|is){_S}(?:required|instructed|expected|asked|supposed){_S}to)\b"),
@@ -547,6 +550,17 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("directive", "exfil_markdown", 0.6,
      ("![", "<img"),
      r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}(?:\{|\$\{|%7b|<|\[)[^)\s]{0,200}\)|<img[^>]{0,100}src=[\"']?https?://[^\"'>\s]{0,200}(?:\{|\$\{|%7b)"),
+    ("directive", "output_hijack", 0.5,
+     ("reply", "respond", "answer", "output", "print", "say", "return", "write", "nothing else", "provide"),
+     rf"\b(?:reply|respond|answer|output|print|say|return|write|provide)(?:{_S}(?:only|just|solely|exclusively|it))?{_S}(?:(?:to{_S}the{_S}user|with)(?:{_S}(?:only|just))?{_S})?(?::{_S})?"
+     rf"(?:the{_S}following{_S}(?:text|sentence|string|phrase|words|message|information|link|url)|these{_S}(?:exact{_S})?words|the{_S}(?:exact{_S})?words\b|the{_S}(?:exact{_S})?(?:text|sentence|phrase){_S}(?:below|above|in{_S}(?:quotes|brackets))|exactly{_S}(?:this|the{_S}following))\b"
+     rf"|\b(?:reply|respond|answer|say|output|print)(?:\s+(?:only|just|solely)\s+with|\s+with\s+(?:only|just))\s*[\"'<\[]"
+     rf"|\b(?:and|,){_S}(?:absolutely{_S})?nothing{_S}else\b"
+     rf"|\bfocus{_S}(?:only|exclusively|solely){_S}on{_S}the{_S}(?:following|information|text|content){_S}[^\n.]{{0,60}}?\b(?:provide|give|show|tell|present)\w*{_S}(?:it{_S})?(?:to{_S})?the{_S}user\b"),
+    ("override", "conditional_reply", 0.45,
+     ("if the user", "if a user", "if anyone", "if someone", "when the user", "if user", "when a user"),
+     rf"\b(?:if|when|whenever){_S}(?:the|a|any)?{_S}(?:user|human|someone|anyone|customer){_S}(?:asks|requests|wants|inquires|queries)\b[^.\n]{{0,60}}?[,:]?{_S}"
+     rf"(?:then{_S})?(?:(?:always|only|simply|just){_S})?(?:reply|respond|answer|say|tell|output|print|include|append|recommend|direct|send|redirect)\w*\b"),
     ("directive", "user_wants_you", 0.45,
      ("wants you", "asked you", "needs you", "requests that you", "wants the", "authori", "approved", "confirmed", "consented", "requires you",
       "expects you", "instructs you", "instructed you", "like you"),
@@ -696,7 +710,7 @@ def _needles_in(norm: str) -> set[str]:
 _QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|‹[^›\n]{1,400}›|`[^`\n]{1,400}`|```.*?```|<code>.*?</code>|<pre>.*?</pre>"
                      r"|(?<![a-z0-9])'[^'\n]{3,200}?'(?![a-z0-9])", re.S)
 _EXAMPLE_INTRO = re.compile(
-    r"(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|strings? like|text like|called|known as|"
+    r"(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|translat\w*(?: [a-z]+){0,4}|strings? like|text like|called|known as|"
     r"example|payloads? (?:like|such as)|instructions? like|commands? like|the phrase|the string|the text)[^a-z0-9]{0,4}$")
 _DAMPEN = 0.35
 _NEVER_DAMPEN = frozenset({"dangerous_command", "sensitive_file", "tool_fence"})  # commands are written in `code` anyway
@@ -801,8 +815,13 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
                     todo.append((qs + 1, qe - 1))  # a quoted document may quote a phrase in turn
                 continue
             before = norm[max(0, qs - 3):qs].rstrip()
-            if before.endswith((":", "=", ",", "[", "{")) and not (before.endswith((":", ",")) and _after_discussed_colon(norm, qs)):
-                continue
+            if before.endswith((":", "=", ",", "[", "{")):
+                if not (before.endswith((":", ",")) and _after_discussed_colon(norm, qs)):
+                    continue
+                # a quotation introduced as an example ("Translate into Dutch: '...'"): its first
+                # sentence only, as for unquoted text after such a colon
+                ends = [i for i in (norm.find(". ", qs, qe), norm.find("! ", qs, qe), norm.find("? ", qs, qe)) if i >= 0]
+                qe = min(ends + [qe])
             out.append((qs, qe))
     return out
 
@@ -810,7 +829,8 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
 # Words of a text that talks about an instruction (quotes it, translates it, classifies it) rather than gives it.
 _DISCUSS = re.compile(r"\b(?:translat\w*|for example|for instance|e\.g\.|such as|examples?|phrases?|payloads?|injections?|"
                       r"jailbreak\w*|attackers?|red[- ]team\w*|test cases?|quot(?:e|es|ed|ing|ation)|known as|like this|sentences?|"
-                      r"flagged|blocked|detected|caught|reported|contain(?:ed|ing|s)|malicious|phishing|spam|scam)\b")
+                      r"flagged|blocked|detected|caught|reported|contain(?:ed|ing|s)|malicious|phishing|spam|scam|samples?|dataset|benchmark|corpus|"
+                      r"label(?:l?ed)?|quiz|exercise|homework|lesson|showed|shows|lists|listed|wrote|stated)\b")
 
 
 def _discussed(norm: str, pos: int) -> bool:
@@ -820,14 +840,21 @@ def _discussed(norm: str, pos: int) -> bool:
     if not head.endswith(":"):
         return False
     cut = max(head.rfind(c) for c in ".!?\n")
+    if cut > 0 and head[cut] != "\n":  # and the sentence before it ("Spanish exercise: ... Answer: '...'")
+        cut = max(head.rfind(c, 0, cut) for c in ".!?\n")
     return _DISCUSS.search(head, cut + 1) is not None
 
 
 def _after_discussed_colon(norm: str, pos: int) -> bool:
-    """``pos`` is on the same line as, and after, such a colon (within 240 characters)."""
+    """``pos`` is in the first sentence after such a colon: "Translate into Dutch: Ignore ...". Text
+    further on is not covered: an instruction planted inside a document given for translation is
+    still an instruction."""
     lo = max(0, pos - 240, norm.rfind("\n", 0, pos) + 1)
     c = norm.rfind(":", lo, pos)
     while c >= 0:
+        between = norm[c + 1:pos]
+        if ". " in between or "! " in between or "? " in between:
+            return False
         if _discussed(norm, c + 1):
             return True
         c = norm.rfind(":", lo, c)
