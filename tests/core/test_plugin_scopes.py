@@ -114,6 +114,10 @@ def _configs(tmp_path) -> list[dict[str, Any]]:
         "tool_access": {"on": ["tool_call", "handoff"], "agents": {"*": {"allow": ["lookup_*"]}}},
         "baseline": {"path": str(tmp_path / "w-baseline.json"), "on": ["tool_call"], "unknown_agent": "deny"},
         "loops": {"max_repeats": 1, "ignore_tools": ["lookup_*"], "on": ["tool_call", "message"]},
+        "egress": {"tools": ["http_*", "fetch_*"], "on": ["tool_call", "message"]},
+        "code_exec": {"shell_tools": ["shell", "bash"], "python_tools": ["python", "run_python"], "on": ["code_exec"]},
+        "memory_guard": {"tools": ["save_memory", "remember"]},
+        "delegation": {"on": ["tool_call", "handoff"]},
     }
     out.append({"protections": wide})
     return out

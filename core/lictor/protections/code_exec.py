@@ -1020,6 +1020,10 @@ class CodeExecPlugin:
                 f.add("process", f"command {hit[0]!r} is in deny_commands")
         return f
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds or (kind == "tool_call" and self._language_of_tool(name) is not None)
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active:

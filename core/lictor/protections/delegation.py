@@ -81,6 +81,10 @@ class DelegationPlugin:
     def _deny(self, why: str) -> Decision:
         return Decision.deny(why, rule_id="delegation", risks=self.risks)
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds or not action.metadata:

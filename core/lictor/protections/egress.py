@@ -372,6 +372,10 @@ class EgressPlugin:
             for v in value:
                 yield from self._targets(v, key, depth + 1, budget)
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind in self._kinds and (self._tools is None or self._tools(name))
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:

@@ -90,6 +90,10 @@ class MemoryGuardProtection:
             self.rate = (max(count, 1), per, key)
         sec.finish(("tools", "injection", "provenance", "tainted", "max_bytes", "rate"))
 
+    def applies_to(self, kind: str, name: str) -> bool:
+        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
+        return kind == "memory_write" or (kind == "tool_call" and bool(self.tool(name)))
+
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active:
