@@ -133,3 +133,36 @@ def test_values_under_credential_names_are_secrets(args: dict) -> None:
 def test_placeholders_references_and_public_values_are_not_secrets(args: dict) -> None:
     d = gov({"secrets": {}}).check(tool("configure", **args))
     assert d.verdict == "allow", (args, d.reasons)
+
+
+# The flat-arguments fast path must give exactly the answer of the full argument checks.
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_KEYS = st.sampled_from(["amount", "note", "password", "apiKey", "page_token", "max_tokens", "to", "db_password",
+                         "token", "client_secret", "url", "x-api-key", "query"])
+_VALUES = st.one_of(
+    st.integers(), st.floats(allow_nan=False), st.booleans(), st.none(),
+    st.sampled_from(list(SAMPLES.values()) + ["hunter2!Xy9", "customer asked for a refund", "4111 1111 1111 1111",
+                                              "https://user:s3cr3tPass@db.example.com/x", "changeme", "sk-...your-key",
+                                              "Bearer abcdefghijklmnopqrstuvwxyz012345", "ok", ""]),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(args=st.dictionaries(_KEYS, _VALUES, max_size=5), effect=st.sampled_from(["deny", "redact"]))
+def test_flat_argument_fast_path_agrees_with_the_full_checks(args, effect) -> None:
+    import lictor.protections.secret_scan as ss
+
+    action = lictor.Action(kind="tool_call", agent="a", name="t", args=args)
+    g = lictor.Governor({"protections": {"secrets": {"args": effect}}}, load_entrypoints=False)
+    fast = g.check(action)
+    saved = ss._flat_and_clean
+    ss._flat_and_clean = lambda a: False  # force the full checks
+    try:
+        full = g.check(action)
+    finally:
+        ss._flat_and_clean = saved
+    g.close()
+    assert (fast.verdict, fast.reasons, fast.action.args) == (full.verdict, full.reasons, full.action.args)

@@ -196,19 +196,24 @@ def _map_named(value: Any, key: Optional[str], hits: list[str], replace: Optiona
     if depth > 20:
         return value
     if isinstance(value, dict):
-        changed = False
-        out = {}
+        out: Optional[dict[Any, Any]] = None  # copied on the first change only: most calls change nothing
+        known = _NAME_CACHE.get  # secret_name()'s own cache, read inline: this runs on every call
         for k, v in value.items():
-            if isinstance(k, str) and secret_name(k) and _named_value_secret(v):
+            named = known(k)
+            if named is None:
+                named = isinstance(k, str) and secret_name(k)
+            if named and _named_value_secret(v):
                 hits.append("named_argument")
                 nv: Any = replace if replace is not None else v
             elif isinstance(v, (dict, list, tuple)):
                 nv = _map_named(v, k if isinstance(k, str) else None, hits, replace, depth + 1)
             else:
-                nv = v
-            changed = changed or nv is not v
-            out[k] = nv
-        return out if changed else value
+                continue
+            if nv is not v:
+                if out is None:
+                    out = dict(value)
+                out[k] = nv
+        return value if out is None else out
     if isinstance(value, (list, tuple)):
         items = [_map_named(v, key, hits, replace, depth + 1) if isinstance(v, (dict, list, tuple)) else v for v in value]
         if all(a is b for a, b in zip(items, value)):
@@ -293,6 +298,25 @@ def mask_secrets(text: str) -> str:
     return _DEFAULT.mask(text)[0]
 
 
+def _flat_and_clean(args: dict[str, Any]) -> bool:
+    """One pass over the common shape, a flat dict of short scalars: True when no key is named
+    like a credential and no value could hold a secret, so neither full check needs to run."""
+    known = _NAME_CACHE.get
+    for k, v in args.items():
+        named = known(k)
+        if named is None:
+            named = isinstance(k, str) and secret_name(k)
+        if named:
+            return False
+        tv = type(v)
+        if tv is str:
+            if _candidate(v):
+                return False
+        elif not (tv is int or tv is float or tv is bool or v is None):
+            return False
+    return True
+
+
 def _args_candidate(args: dict[str, Any]) -> bool:
     """Does any string in the arguments need a full scan? (flat dicts of short values: fast)"""
     for v in args.values():
@@ -369,7 +393,9 @@ class SecretsProtection:
             return None
         kinds: list[str] = []
         new_args = action.args
-        if action.args and self.args_effect != "allow" and self.named:
+        # nothing to find in flat, clean arguments (the common case): skip both argument checks
+        scan_args = bool(new_args) and self.args_effect != "allow" and not _flat_and_clean(new_args)
+        if scan_args and self.named:
             hits: list[str] = []
             masked_args = _map_named(action.args, None, hits,
                                      self.replacement.format(kind="named_argument") if self.args_effect == "redact" else None)
@@ -378,7 +404,7 @@ class SecretsProtection:
                     return self._vote(self.args_effect, f"arguments of {action.kind} '{action.name}' contain secrets", hits)
                 kinds.extend(hits)
                 new_args = masked_args
-        if new_args and self.args_effect != "allow" and _args_candidate(new_args):
+        if scan_args and new_args and _args_candidate(new_args):
             kinds_args: list[str] = []
 
             def sub(s: str) -> str:
