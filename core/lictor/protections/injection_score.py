@@ -555,7 +555,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:reply|respond|answer|output|print|say|return|write|provide)(?:{_S}(?:only|just|solely|exclusively|it))?{_S}(?:(?:to{_S}the{_S}user|with)(?:{_S}(?:only|just))?{_S})?(?::{_S})?"
      rf"(?:the{_S}following{_S}(?:text|sentence|string|phrase|words|message|information|link|url)|these{_S}(?:exact{_S})?words|the{_S}(?:exact{_S})?words\b|the{_S}(?:exact{_S})?(?:text|sentence|phrase){_S}(?:below|above|in{_S}(?:quotes|brackets))|exactly{_S}(?:this|the{_S}following))\b"
      rf"|\b(?:reply|respond|answer|say|output|print)(?:\s+(?:only|just|solely)\s+with|\s+with\s+(?:only|just))\s*[\"'<\[]"
-     rf"|\b(?:and|,){_S}(?:absolutely{_S})?nothing{_S}else\b"
+     rf"|(?:(?<=and )|(?<=, )|(?<=,))(?:absolutely{_S})?nothing{_S}else\b"
      rf"|\bfocus{_S}(?:only|exclusively|solely){_S}on{_S}the{_S}(?:following|information|text|content){_S}[^\n.]{{0,60}}?\b(?:provide|give|show|tell|present)\w*{_S}(?:it{_S})?(?:to{_S})?the{_S}user\b"),
     ("override", "conditional_reply", 0.45,
      ("if the user", "if a user", "if anyone", "if someone", "when the user", "if user", "when a user"),
@@ -635,7 +635,28 @@ def _word_starts(norm: str, words: tuple[str, ...]) -> list[int]:
     return sorted(out)
 
 
+_ANCHORS.update({
+    "lbl": ("system", "ai", "model", "llm", "copilot"),
+    "albl": ("assistant", "agent", "bot", "chatbot"),
+    "turn": ("ai", "assistant"),
+    "out": ("reply", "respond", "answer", "output", "print", "say", "return", "write", "provide", "focus", "nothing", "absolutely"),
+    "cond": ("if", "when", "whenever"),
+    "stop": ("stop", "cease", "halt", "abort", "cancel", "do", "don", "this", "the", "your", "current", "original", "task", "translation",
+             "summar", "request", "instruction", "instead"),
+    "hide": ("do", "don", "never", "without", "secretly", "silently", "covertly", "quietly", "so", "ohne", "sans", "sin", "senza", "nao", "sem",
+             "zonder"),
+    "jb": ("do", "developer", "enable", "activate", "enter", "switch", "act", "behave", "respond", "pretend", "roleplay", "you", "answer",
+           "reply", "operate"),
+    "spb": ("begin", "start", "end", "system", "developer", "message", "note", "instruction", "update", "notice", "directive", "command",
+            "override", "this", "i"),
+    "uwy": ("the", "your"),
+    "new": ("new", "updated", "revised", "real", "actual", "true", "secret", "hidden", "additional", "override", "priority", "urgent"),
+})
+
 _ANCHOR_OF = {
+    "ignore_rest": "ovr", "role_label_order": "lbl", "agent_label_order": "albl", "planted_turn": "turn", "fake_compliance": "turn",
+    "output_hijack": "out", "conditional_reply": "cond", "stop_task": "stop", "hide_from_user": "hide", "jailbreak_persona": "jb",
+    "system_prompt_boundary": "spb", "user_wants_you": "uwy", "new_instructions": "new",
     "ignore_previous": "ovr", "ignore_given": "ovr", "ignore_your_rules": "ovr", "ignore_above": "ovr", "ignore_noun_above": "ovr",
     "ignore_what_user_said": "ovr", "ignore_user": "ovr", "ignore_previous_ml": "ml", "exfiltrate": "exf", "exfil_sensitive": "exf",
     "reveal_prompt": "rev",
