@@ -8,6 +8,7 @@ locking, so nothing here is simulated.
 from __future__ import annotations
 
 import asyncio
+import errno
 import multiprocessing
 import os
 import signal
@@ -28,20 +29,26 @@ from lictor.audit import read_records, verify_file
 
 CHILD = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     import lictor
+    import lictor.audit.journal
     from lictor import Action
 
     path, durability, interval, n, tag, end = sys.argv[1:7]
+    # Small segments make a short run cross many segment boundaries.
+    if os.environ.get("SEGMENT_BYTES"):
+        lictor.audit.journal.SEGMENT_BYTES = int(os.environ["SEGMENT_BYTES"])
+    big_every = int(os.environ.get("BIG_EVERY", "0"))  # every k-th record larger than a segment
     gov = lictor.Governor.from_dict(
         {"rules": [{"id": "no-shell", "match": {"name": "shell"}, "effect": "deny"}],
          "audit": {"sink": "sqlite", "path": path, "durability": durability,
-                   "flush_interval": float(interval)}},
+                   "flush_interval": float(interval), "max_content": 1 << 20}},
         load_entrypoints=False,
     )
     for i in range(int(n)):
+        big = big_every and i % big_every == big_every - 1
         d = gov.check(Action(kind="tool_call", agent=tag, name="shell" if i % 3 == 0 else "search",
-                             args={"i": i, "tag": tag}))
+                             args={"i": i, "tag": tag}, content="x" * 100_000 if big else None))
         assert d.decision_id
     print("done", flush=True)
     if end == "wait":
@@ -54,13 +61,14 @@ CHILD = textwrap.dedent(
 
 
 def spawn(tmp_path: Path, db: Path, *, durability: str = "journal", interval: float = 0.2, n: int = 500,
-          tag: str = "p", end: str = "wait") -> subprocess.Popen:
+          tag: str = "p", end: str = "wait", segment_bytes: int = 0, big_every: int = 0) -> subprocess.Popen:
     script = tmp_path / "child.py"
     if not script.exists():
         script.write_text(CHILD)
+    env = {**os.environ, "SEGMENT_BYTES": str(segment_bytes or ""), "BIG_EVERY": str(big_every)}
     return subprocess.Popen(
         [sys.executable, str(script), str(db), durability, str(interval), str(n), tag, end],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, text=True, env=env,
     )
 
 
@@ -268,15 +276,25 @@ def _forked_child(gov: lictor.Governor, tag: str, n: int) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
-def test_a_governor_inherited_through_fork_writes_its_own_records(tmp_path: Path) -> None:
+@pytest.mark.parametrize("segment_bytes", [0, 16 << 10])
+def test_a_governor_inherited_through_fork_writes_its_own_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, segment_bytes: int
+) -> None:
+    # With small segments the parent is switching segments and preparing spares around the
+    # fork; the child must leave all of them (its copies of the mappings are closed) and write
+    # into its own.
+    if segment_bytes:
+        monkeypatch.setattr(lictor.audit.journal, "SEGMENT_BYTES", segment_bytes)
     db = tmp_path / "a.db"
     gov = lictor.Governor.from_dict({"audit": {"path": str(db), "flush_interval": 0.01}}, load_entrypoints=False)
-    gov.check(Action(kind="tool_call", agent="parent", name="x", args={"i": 0, "tag": "parent"}))
+    before = 200 if segment_bytes else 1
+    for i in range(before):
+        gov.check(Action(kind="tool_call", agent="parent", name="x", args={"i": i, "tag": "parent"}))
     ctx = multiprocessing.get_context("fork")
     kids = [ctx.Process(target=_forked_child, args=(gov, f"f{k}", 500)) for k in range(3)]
     for k in kids:
         k.start()
-    for i in range(1, 500):
+    for i in range(before, 500):
         gov.check(Action(kind="tool_call", agent="parent", name="x", args={"i": i, "tag": "parent"}))
     for k in kids:
         k.join(timeout=60)
@@ -313,3 +331,157 @@ def test_many_processes_opening_one_trail_at_once_all_start(tmp_path: Path) -> N
         assert p.stdout.readline().strip() == "done"
         assert p.wait(timeout=60) == 0
     assert_complete(db, {f"s{k}": 50 for k in range(8)})
+
+
+# -- journal segments: boundaries, oversize records, padding, old files, full disks ----------------
+
+SMALL = 16 << 10  # a segment of ~30 records: short runs cross many boundaries
+
+
+def segments(db: Path) -> list[Path]:
+    return sorted(Path(str(db) + ".journal").glob("*.seg"))
+
+
+def check(gov: lictor.Governor, tag: str, i: int, content: str | None = None) -> lictor.Decision:
+    return gov.check(Action(kind="tool_call", agent=tag, name="x", args={"i": i, "tag": tag}, content=content))
+
+
+@pytest.mark.parametrize("interval", [60, 0.005])
+def test_records_crossing_many_segment_boundaries_are_all_stored_once_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interval: float
+) -> None:
+    # 60 s: no spare is ever prepared, every boundary creates a segment on the hot path and
+    # sealed segments pile up until close(). 5 ms: the writer thread prepares spares and
+    # ingests sealed segments while the appends go on.
+    monkeypatch.setattr(lictor.audit.journal, "SEGMENT_BYTES", SMALL)
+    created = []
+    real = lictor.audit.writer.Segment
+
+    def counting(*args: object) -> lictor.audit.journal.Segment:
+        seg = real(*args)  # type: ignore[arg-type]
+        created.append(seg.path)
+        return seg
+
+    monkeypatch.setattr(lictor.audit.writer, "Segment", counting)
+    db = tmp_path / "a.db"
+    gov = lictor.Governor.from_dict({"audit": {"path": str(db), "flush_interval": interval}}, load_entrypoints=False)
+    for i in range(3000):
+        check(gov, "p", i)
+    gov.close()
+    assert len(created) > 3000 * 400 // SMALL  # at least one segment per ~40 records of ~400 bytes
+    recs = assert_complete(db, {"p": 3000})
+    assert [r["action"]["args"]["i"] for r in recs] == list(range(3000))  # in decision order
+    assert segments(db) == []
+
+
+def test_a_record_larger_than_a_segment_gets_a_segment_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lictor.audit.journal, "SEGMENT_BYTES", SMALL)
+    db = tmp_path / "a.db"
+    big = "é" * (3 * SMALL)  # 6 segments' worth of UTF-8 in one record
+    with lictor.Governor.from_dict(
+        {"audit": {"path": str(db), "flush_interval": 0.01, "max_content": 10 * SMALL}}, load_entrypoints=False
+    ) as gov:
+        for i in range(100):
+            assert check(gov, "p", i, big if i in (5, 6, 50) else None).verdict == "allow"
+    recs = assert_complete(db, {"p": 100})
+    assert [r["action"]["content_len"] for r in recs if r["action"]["content"]] == [len(big)] * 3
+    assert recs[50]["action"]["content"] == big
+
+
+def test_kill_9_across_many_small_segments_with_oversize_records_is_recovered_in_order(tmp_path: Path) -> None:
+    # Nothing is ingested before the kill (60 s): the dead process leaves sealed segments, its
+    # current one and oversize ones; recovery replays them all, in the order they were decided.
+    db = tmp_path / "a.db"
+    kill_after_done(spawn(tmp_path, db, interval=60, n=1500, segment_bytes=SMALL, big_every=200))
+    assert len(segments(db)) > 1500 * 400 // SMALL
+    recs = assert_complete(db, {"p": 1500})
+    assert [r["action"]["args"]["i"] for r in recs] == list(range(1500))
+    assert [r["action"]["content_len"] for r in recs if r["action"]["content"]] == [100_000] * 7
+    assert segments(db) == []
+
+
+def test_kill_9_while_the_writer_rotates_small_segments_neither_loses_nor_duplicates(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    kill_after_done(spawn(tmp_path, db, interval=0.002, n=4000, segment_bytes=SMALL, big_every=500))
+    assert_complete(db, {"p": 4000})
+
+
+def _dead_segment(tmp_path: Path, db: Path, n: int) -> tuple[Path, bytes]:
+    """The one segment a killed process left, and its data (what precedes the NUL padding)."""
+    kill_after_done(spawn(tmp_path, db, interval=60, n=n, tag="dead"))
+    (seg,) = segments(db)
+    raw = seg.read_bytes()
+    data = raw[: raw.index(b"\0")]
+    assert raw[len(data):].strip(b"\0") == b"" and data.endswith(b"\n") and len(raw) > len(data)
+    return seg, data
+
+
+def test_a_torn_last_line_before_the_nul_padding_is_skipped(tmp_path: Path) -> None:
+    # What kill -9 in the middle of a copy leaves: the start of a record, then zeros.
+    db = tmp_path / "a.db"
+    seg, data = _dead_segment(tmp_path, db, 50)
+    last = data[:-1].rsplit(b"\n", 1)[1]
+    with open(seg, "r+b") as f:
+        f.seek(len(data))
+        f.write(last[: len(last) // 2])
+    assert_complete(db, {"dead": 50})
+    assert segments(db) == []
+
+
+def test_a_journal_file_of_an_older_version_is_recovered(tmp_path: Path) -> None:
+    # Older versions appended with os.write: no padding, and possibly a torn last line.
+    db = tmp_path / "a.db"
+    seg, data = _dead_segment(tmp_path, db, 80)
+    seg.unlink()
+    old = seg.with_name("4242-0123456789ab.seg")
+    old.write_bytes(data + data[:40])
+    assert_complete(db, {"dead": 80})
+    assert segments(db) == []
+
+
+def _no_space(fd: int, offset: int, length: int) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_when_the_governor_is_built_refuses_to_build_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "posix_fallocate", _no_space, raising=False)
+    db = tmp_path / "a.db"
+    with pytest.raises(lictor.PolicyError) as err:
+        lictor.Governor.from_dict({"audit": {"path": str(db)}}, load_entrypoints=False)
+    assert "cannot write the audit trail" in str(err.value) and "No space left" in str(err.value)
+    assert list((tmp_path / "a.db.journal").iterdir()) == []  # no half-made segment left behind
+
+
+def test_a_full_disk_at_a_segment_boundary_denies_the_decision_and_loses_nothing_acknowledged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lictor.audit.journal, "SEGMENT_BYTES", SMALL)
+    db = tmp_path / "a.db"
+    gov = lictor.Governor.from_dict({"audit": {"path": str(db), "flush_interval": 60}}, load_entrypoints=False)
+    try:
+        allowed = [check(gov, "p", i) for i in range(10)]
+        assert all(d.verdict == "allow" for d in allowed)
+        monkeypatch.setattr(os, "posix_fallocate", _no_space, raising=False)
+        denied = []
+        for i in range(10, 200):  # the current segment fills up; no next one can be made
+            d = check(gov, "p", i)
+            (allowed if d.verdict == "allow" else denied).append(d)
+        assert denied and allowed[-1].decision_id != denied[0].decision_id
+        assert all(d.blocked and any("No space left" in r for r in d.reasons) for d in denied)
+        assert len(allowed) + len(denied) == 200
+        monkeypatch.undo()  # the disk has room again: decisions are recorded again
+        monkeypatch.setattr(lictor.audit.journal, "SEGMENT_BYTES", SMALL)
+        after = [check(gov, "q", i) for i in range(100)]
+        assert all(d.verdict == "allow" for d in after)
+    finally:
+        gov.close()
+    recs = read_records(str(db))
+    assert verify_file(str(db)).ok
+    # Exactly the acknowledged (allowed) decisions are in the trail; the denied ones were never
+    # acknowledged as recorded, and are not.
+    assert [r["decision_id"] for r in recs] == [d.decision_id for d in allowed + after]
+    assert segments(db) == []

@@ -242,15 +242,21 @@ def recover_orphans(
 ) -> int:
     """Replay and remove every segment in ``directory`` whose owner is dead.
 
-    ``ingest`` stores a list of ``(record id, body)`` pairs, skipping ones already stored (by record id), and
-    must commit before returning: a segment is removed only after its records are safe. Returns
-    the number of segments recovered. Segments whose lock is held (a live writer) are left alone.
+    ``ingest`` stores a list of ``(record id, body)`` pairs, skipping ones already stored (by
+    record id), and must commit before returning: a segment is removed only after its records
+    are safe. Returns the number of segments recovered. Segments whose lock is held (a live
+    writer) are left alone.
+
+    A dead process can leave several segments (full ones not yet ingested, the current one, an
+    empty spare). The orphans of one process id are replayed together, in one ``ingest``, in
+    record id order (``<writer prefix>-<counter>``), so a process's records enter the chain in
+    the order it decided them, whichever segment they were in.
     """
     try:
         names = sorted(os.listdir(directory))
     except FileNotFoundError:
         return 0
-    done = 0
+    groups: dict[str, list[str]] = {}
     for name in names:
         if name.endswith(SUFFIX + PENDING):
             _drop_stale_pending(os.path.join(directory, name))
@@ -260,27 +266,48 @@ def recover_orphans(
         path = os.path.join(directory, name)
         if skip and path in skip:
             continue
-        try:
-            fd = os.open(path, os.O_RDONLY | _CLOEXEC)
-        except FileNotFoundError:
-            continue  # its owner finished and removed it meanwhile
-        try:
+        groups.setdefault(name.partition("-")[0], []).append(path)
+    done = 0
+    for paths in groups.values():
+        done += _recover_group(paths, ingest)
+    return done
+
+
+def _recover_group(paths: list[str], ingest: Callable[[list[tuple[str, bytes]]], object]) -> int:
+    fds: list[int] = []
+    try:
+        taken: list[str] = []
+        records: list[tuple[str, bytes]] = []
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDONLY | _CLOEXEC)
+            except FileNotFoundError:
+                continue  # its owner finished and removed it meanwhile
+            fds.append(fd)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    continue  # alive
+                    continue  # alive (a live process reusing a dead one's pid, too)
                 raise
             if os.fstat(fd).st_nlink == 0:
                 continue  # removed by its owner (or another recoverer) after we opened it
-            lines = read_lines(read_from(fd, 0))
-            if lines:
-                ingest(split_lines(lines))
+            records += split_lines(read_lines(read_from(fd, 0)))
+            taken.append(path)
+        if records:
+            records.sort(key=_rid_order)
+            ingest(records)
+        for path in taken:
             os.unlink(path)
-            done += 1
-        finally:
+        return len(taken)
+    finally:
+        for fd in fds:
             os.close(fd)
-    return done
+
+
+def _rid_order(record: tuple[str, bytes]) -> tuple[str, int]:
+    prefix, _, counter = record[0].rpartition("-")
+    return (prefix, int(counter)) if counter.isdigit() else (record[0], 0)
 
 
 def _drop_stale_pending(path: str) -> None:
