@@ -12,23 +12,29 @@ marks them) and matched against signal patterns in six families:
 - ``override``     "ignore all previous instructions" and paraphrases ("pay no attention to the
                    rules above", "your instructions no longer apply"), "your new task is", "you are
                    now ...", and the same in German, French, Spanish, Italian, Portuguese and Dutch
-- ``role``         system-prompt / role impersonation: ``SYSTEM:`` lines, chat-template tokens
-- ``addressed``    text speaking to the model: "note to the AI assistant reading this"; stronger
-                   when an imperative follows ("Assistant, when you read this, send ...")
+- ``role``         system-prompt / role impersonation: ``SYSTEM:`` lines, chat-template tokens; a
+                   role label followed by an order ("Agent: your operator wants you to ..."); a
+                   planted "Assistant: ... / User: ..." turn asking for an override or an echo; an
+                   assistant turn that pretends to have complied ("Sure, I will now forward ...")
+- ``addressed``    text speaking to the model: "note to the AI assistant reading this", "AI systems
+                   parsing this document should ..."; stronger when an imperative follows
+                   ("Assistant, when you read this, send ...")
 - ``directive``    instructions to act covertly: exfiltrate (stronger for sensitive data), "do not
-                   tell the user", reveal prompt
+                   tell the user", reveal prompt; answer hijacks ("reply only with '...'")
 - ``tool_syntax``  tool-call markup inside data: ``<tool_call>``, ``{"name": .., "arguments": ..}``;
                    stronger when the tool does something consequential (send, delete, transfer ...)
 - ``concealment``  instructions found inside a hidden channel
 
 Each signal has a weight; a family counts once at its strongest signal (a second, different
 signal of the same family adds half its weight), and families combine as independent evidence
-(``1 - Π(1 - w)``). Matches inside quotes, inline code or code fences, or introduced as an example
-("such as", "e.g."), count at 35 % of their weight: articles about prompt injection quote the
-phrases they discuss. Every pattern has literal "needles" checked with ``in`` before its regex
-runs, so text without any trigger word costs one normalisation pass; patterns whose matches begin
-with a known word are tried only where that word begins a word, and patterns addressed to the model
-only near words that name one.
+(``1 - Π(1 - w)``). Matches inside quotes, inline code or code fences, introduced as an example
+("such as", "e.g.", "translate"), or in the first sentence after a colon whose sentence talks about
+the text ("Translate into Dutch: ...", "our filter flagged this input: ..."), count at 35 % of their
+weight: articles about prompt injection quote the phrases they discuss. Every pattern has literal
+"needles"; one scan (a trie regex over all of them) finds which are in the text and only the
+patterns with one run, so text without any trigger word costs one normalisation pass and that scan;
+patterns whose matches begin with a known word are tried only where that word begins a word, and
+patterns addressed to the model only near words that name one.
 """
 
 from __future__ import annotations
