@@ -15,7 +15,7 @@ CRM_ROW = {
     "phone": "+1 415-555-0132",
     "card": "4111 1111 1111 1111",
     "iban": "DE89 3704 0044 0532 0130 00",
-    "ssn": "078-05-1120",
+    "ssn": "536-90-4399",
     "note": "order 1234567890123 shipped 2024-03-15 12:30, tracking 1Z999AA10123456784, total 1,249.50",
 }
 
@@ -41,7 +41,7 @@ def test_deny_entity_withholds_the_output() -> None:
 
 def test_model_output_and_args() -> None:
     g = gov({"pii": {"on": ["model_output", "args"], "replacement": "<{entity}>"}})
-    d = g.check(lictor.Action(kind="model_output", agent="a", name="user", content="Your SSN 078-05-1120 is on file."))
+    d = g.check(lictor.Action(kind="model_output", agent="a", name="user", content="Your SSN 536-90-4399 is on file."))
     assert d.verdict == "redact" and d.action.content == "Your SSN <us_ssn> is on file."
     d = g.check(tool("create_ticket", body="customer card 378282246310005, call back"))
     assert d.action.args["body"] == "customer card <card>, call back"
