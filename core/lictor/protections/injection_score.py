@@ -163,7 +163,8 @@ now of on only or order other our output override password passwords payment per
 prior prompt real reading reply request requests reveal rules run say secret secretly send should show silently
 skip so stop summarise summarize summary system task tell than that the their them then there these this those to
 token tokens tool transfer upload url user user's users verbatim was we were what when which while will with
-without you your yours page text site website article review report candidate summary
+without you your yours page text site website article review report candidate summary rule
+all file files tell
 ignoriere ignorieren vergiss vergessen anweisungen alle vorherigen bisherigen regeln deine neue aufgabe du bist jetzt
 ignorez oublie oubliez toutes les instructions precedentes consignes tu es maintenant nouvelle tache
 ignora olvida todas las instrucciones anteriores previas eres ahora nueva tarea tus
@@ -242,7 +243,7 @@ def normalise(text: str) -> str:
                 return w
             if _LEET_STRONG.fullmatch(w) is not None:
                 strong[0] += 1
-            return w.translate(_LEET)
+            return _leet_word(w)
 
         text = _fold_tokens(text, _LEET_PAIR, _ALNUM, fold)
         if strong[0] >= 2:  # a leetspeak text: whole short words of digits are words too ("7h3 u53r 15 4 bot")
@@ -298,7 +299,17 @@ def _fold_symbols(text: str, s: int, e: int) -> str:
         return w  # an e-mail address: user@domain.tld
     if core[0] in "$€" and core[1:2].isdigit():
         return w  # money
-    return core.translate(_LEET) + w[len(core):]
+    return _leet_word(core) + w[len(core):]
+
+
+def _leet_word(w: str) -> str:
+    """Leetspeak word to letters; ``1`` is ``i`` unless ``l`` makes a known word (``ru1es``)."""
+    out = w.translate(_LEET)
+    if "1" in w:
+        alt = w.replace("1", "l").translate(_LEET)
+        if alt.rstrip("s") in _VOCAB or alt in _VOCAB:
+            return alt
+    return out
 
 
 
@@ -337,7 +348,7 @@ _ML_NOUN = (r"(?:anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien|a
             r"instrucciones|reglas|indicaciones|directrices|ordenes|normas|istruzioni|regole|indicazioni|direttive|instrucoes|regras|orientacoes|diretrizes|ordens|"
             r"instructies|regels|opdrachten|richtlijnen|aanwijzingen)")
 _ML_AI = r"(?:ki|ia|ai)?{_S}(?:assistent(?:en|in)?|assistant|asistente|assistente|agent(?:e|en)?|modell|modele|modelo|modello|model|chat ?bot|bot|ki|ia|ai|sprachmodell)(?:{_S}(?:de|di|da){_S}(?:ia|ki))?".replace("{_S}", _S)
-_IMPERATIVE = (r"(?:send|forward|e-?mail|reply|respond|repeat|focus|provide|tell|say|mention|include|append|add|insert|write|output|print|reveal|ignore|forget|disregard|stop|"
+_IMPERATIVE = (r"(?:send|forward|e-?mail|reply|respond|repeat|focus|provide|process|handle|complete|perform|submit|authori[sz]e|release|schedule|tell|say|mention|include|append|add|insert|write|output|print|reveal|ignore|forget|disregard|stop|"
                r"delete|remove|erase|transfer|wire|pay|approve|grant|change|update|set|run|execute|call|invoke|open|visit|navigate|click|download|upload|"
                r"post|share|export|list|rate|rank|recommend|mark|treat|follow|obey|make|give|create|disable|enable|book|buy|purchase|cancel|refund|issue|"
                r"reset|summari[sz]e|translate|answer|direct|redirect|collect|ask|push|copy|move|describe|state|claim|praise|promote|upgrade|classify|"
@@ -369,6 +380,10 @@ _LABEL_ORDER = (rf"(?:(?:please|now|immediately|first|also|kindly|then){_S})*"
                 rf"(?:{_IMPERATIVE}\b(?!{_S}(?:you|i|we)\b)|you{_S}(?:must|should|need{_S}to|have{_S}to|will{_S}now|are{_S}(?:now|required|instructed|to))\b|"
                 rf"(?:your|the){_S}(?:operator|user|owner|admin|administrator|developer|creator|principal){_S}(?:wants|asked|requires|needs|instructs|has{_S}(?:asked|authori[sz]ed|approved))|"
                 rf"(?:the{_S})?(?:user|customer|requester|request|caller)(?:'s)?{_S}(?:is|has|was){_S}(?:been{_S})?(?:verified|authori[sz]ed|approved|trusted|confirmed|an?{_S}admin\w*|admin\w*))").replace("{_S}", _S).replace("{_IMPERATIVE}", _IMPERATIVE)
+
+# Turn labels of a transcript, plain or marked up: "User:", "### User", "[USER]:", "<user>", "**User:**"
+_USER_LBL = r"[ \t]*(?:(?:#{1,4} ?|\*\*|\[|<)(?:human|user)(?:\]|>|\*\*)? ?:?|(?:human|user) ?:)"
+_AI_LBL = r"[ \t]*(?:(?:#{1,4} ?|\*\*|\[|<)(?:ai|assistant)(?:\]|>|\*\*)? ?:?|(?:ai|assistant) ?:)"
 
 # (family, name, weight, needles, pattern)
 _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
@@ -485,10 +500,15 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:repeat|print|say|output|write{_S}out|ignore|disregard|forget|reveal|stop|focus{_S}(?:only|exclusively|solely))\b"),
     ("role", "fake_compliance", 0.45,
      ("assistant", "ai:", "ai :"),
-     rf"\b(?:ai|assistant) ?:{_S}(?:sure|ok(?:ay)?|of{_S}course|certainly|understood|absolutely|yes|done|right|will{_S}do|no{_S}problem)\b[^\n]{{0,80}}?\b(?:send|forward|transfer|wire|delete|share|upload|export|ignore|disregard|reveal|disable|grant|approve|pay|e-?mail|post|sent|forwarded|deleted|shared|transferred)\b"),
+     rf"\b(?:ai|assistant) ?:{_S}(?:sure|ok(?:ay)?|of{_S}course|certainly|understood|absolutely|yes|done|right|will{_S}do|no{_S}problem)\b[^\n]{{0,80}}?\b(?:send(?:ing)?|sent|forward(?:ing|ed)?|transferr?(?:ing|ed)?|transfer|wir(?:e|ing|ed)|delet(?:e|ing|ed)|shar(?:e|ing|ed)|"
+     rf"upload(?:ing|ed)?|export(?:ing|ed)?|ignor(?:e|ing|ed)|disregard(?:ing|ed)?|reveal(?:ing|ed)?|disabl(?:e|ing|ed)|grant(?:ing|ed)?|approv(?:e|ing|ed)|"
+     rf"pay(?:ing)?|paid|e-?mail(?:ing|ed)?|post(?:ing|ed)?)\b"),
     ("role", "fake_transcript", 0.4,
-     ("user:", "human:", "assistant:"),
-     r"^(?:human|user) ?: .{0,200}\n(?:ai|assistant) ?:|^(?:ai|assistant) ?: .{0,200}\n(?:human|user) ?:"),
+     ("user", "human", "assistant"),
+     rf"^{_USER_LBL}[^\n]{{0,200}}\n(?:[^\n]{{0,200}}\n)?{_AI_LBL}|^{_AI_LBL}[^\n]{{0,200}}\n(?:[^\n]{{0,200}}\n)?{_USER_LBL}"),
+    ("role", "open_turn", 0.55,
+     ("user", "human"),
+     rf"^{_USER_LBL}(?:[^\n]*\n){{1,12}}?{_AI_LBL}\s*\Z"),
     ("role", "override_label", 0.55,
      ("override", "admin", "priority"),
      rf"^[ \t>#*\[(-]*(?:(?:system|admin|security|priority){_S})?override{_S}[:\]]"),
@@ -508,7 +528,9 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      (" ai", "\nai", "-ai", "ai:", "ai,", "llm", "assistant", "agent", "model", "bot", "gpt"),
      rf"\b(?:for|to){_S}(?:the{_S}|any{_S}|all{_S})?(?:ai{_S})?(?:ai|llms?|assistants?|agents?|language{_S}models?|chat ?bots?|models?)\s?:"
      rf"|\b(?:this|the){_S}(?:message|note|text|section|part|paragraph|comment){_S}is{_S}(?:only{_S})?(?:for|addressed{_S}to|meant{_S}for|intended{_S}for){_S}(?:the{_S}|any{_S})?{_AI}"
-     rf"|\bas{_S}(?:the|an?){_S}{_AI}{_S},"),
+     rf"|\bas{_S}(?:the|an?){_S}{_AI}{_S},"
+     rf"|\b(?:ai|llm|assistant|agent|model|bot|chatbot|gpt)s?{_S}(?:instructions?|directives?|tasks?|orders?|commands?|only)\s?:"
+     rf"|(?:^|(?<=\n)|(?<=[.!?] ))(?:ai|llms?|language{_S}models?|ai{_S}(?:agents?|assistants?|models?|systems?))\s?:"),
     ("addressed", "to_the_ai", 0.5,
      (" ai", "\nai", "-ai", "ai:", "ai,", "llm", "assistant", "agent", "model", "bot", "gpt", "claude", "gemini", "copilot"),
      rf"\b(?:attention|note|message|instructions?|notice|reminder|important|hey|dear|hello|hi|psa|psst|yo){_S}(?:to|for)?{_S}(?:the|any|all|every|an?)?{_S}{_AI}s?\b{_S}"
@@ -527,7 +549,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("this", "these"),
      rf"\b(?:when|if|once|as{_S}soon{_S}as|after){_S}(?:(?:you|the{_S}{_AI}){_S})?(?:read|see|process|summari[sz]\w*|encounter|parse|analy[sz]\w*|finish(?:es)?{_S}reading)\w*{_S}(?:this|these)\b"),
     ("directive", "hide_from_user", 0.55,
-     ("user", "human", "customer", "operator", "anyone", "nobody", "no one", "benutzer", "nutzer", "kunden", "jemand", "utilisateur", "usuario", "utente", "gebruiker"),
+     ("user", "human", "customer", "operator", "anyone", "nobody", "no one", "secretly", "silently", "covertly", "quietly", "benutzer", "nutzer", "kunden", "jemand", "utilisateur", "usuario", "utente", "gebruiker"),
      rf"\b(?:do{_S}not|don'?t|never|without)(?:{_S}ever)?{_S}(?:tell\w*|inform\w*|mention\w*|notify\w*|alert\w*|reveal\w*|let\w*|ask\w*|show\w*|confirm\w*|disclos\w*|warn\w*)"
      rf"{_S}(?:(?:this|it|anything|about this|them){_S})?(?:to{_S})?(?:the{_S})?(?:user|human|customer|operator|anyone)\b"
      rf"|\b(?:secretly|silently|covertly|quietly|without{_S}(?:the{_S})?(?:user|anyone){_S}(?:knowing|noticing))\b"
@@ -543,7 +565,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("prompt", "instruction", "api key", "credential", "password", "secret", "private key", "token", "environment variable", "env var"),
      rf"\b(?:reveal|print|output|repeat|show|display|leak|dump|disclose|share|tell{_S}me|write{_S}out|include|append|send|return|list)"
      rf"(?:{_S}(?:me|us))?{_S}(?:(?:your|the|all|any|full|entire|original|initial|hidden|secret|complete|verbatim|text|content|contents|words|of|user'?s?|customer'?s?|this){_S}){{0,5}}"
-     rf"(?:system{_S}prompt|secret{_S}keys?|private{_S}keys?|api{_S}tokens?|(?:initial|original|hidden|system){_S}instructions|api{_S}keys?|credentials|passwords?|secrets|access{_S}tokens?|environment{_S}variables|env{_S}vars|conversation{_S}history|chat{_S}history)\b"),
+     rf"(?:system{_S}prompt|(?<=your )(?:instructions|prompt|rules|guidelines)|secret{_S}keys?|private{_S}keys?|api{_S}tokens?|(?:initial|original|hidden|system){_S}instructions|api{_S}keys?|credentials|passwords?|secrets|access{_S}tokens?|environment{_S}variables|env{_S}vars|conversation{_S}history|chat{_S}history)\b"),
     ("directive", "exfiltrate", 0.3,
      ("send", "forward", "mail", "transfer", "wire", "upload", "post", "exfiltrat", "copy", "leak", "submit", "pay", "bcc", "cc"),
      rf"\b(?:send|forward|e-?mail|mail|transfer|wire|upload|post|exfiltrate|copy|leak|submit|pay|bcc|cc|share){_S}"
@@ -853,6 +875,24 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
     return out
 
 
+def _cited(norm: str, s: int, e: int) -> bool:
+    """``s..e`` follows an opening quote introduced as a citation ('the string "...', 'such as "...')
+    and no quote mark closes before ``e``: the quote marks of an article pasted raw into a JSON
+    string do not pair up, but the citation is still one."""
+    lo = max(0, s - 200)
+    q = max(norm.rfind(c, lo, s) for c in "\"“«„")
+    if q < 0:
+        return False
+    intro = _EXAMPLE_INTRO.search(norm, max(0, q - 40), q)
+    if intro is None or intro.group(0).startswith("translat"):
+        return False
+    close = norm.find(_CLOSE_QUOTE[norm[q]], q + 1, q + 202)
+    return close >= e
+
+
+_CLOSE_QUOTE = {"\"": "\"", "“": "”", "«": "»", "„": "“"}
+
+
 # Words of a text that talks about an instruction (quotes it, translates it, classifies it) rather than gives it.
 _DISCUSS = re.compile(r"\b(?:translat\w*|for example|for instance|e\.g\.|such as|examples?|phrases?|payloads?|injections?|"
                       r"jailbreak\w*|attackers?|red[- ]team\w*|test cases?|quot(?:e|es|ed|ing|ation)|known as|like this|sentences?|"
@@ -940,7 +980,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
                 inside = any(qs <= s and e <= qe for qs, qe in quoted)
                 if p.name in _NEVER_DAMPEN:
                     pass
-                elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s):
+                elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s) or _cited(norm, s, e):
                     w *= _DAMPEN
             out.append(Signal(p.family, p.name, w, m.group(0)[:80], s, e, channel))
             if p.family == "addressed" and p.name != "when_you_read_this":
