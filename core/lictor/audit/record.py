@@ -16,7 +16,7 @@ import orjson
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Action, Decision
 
-__all__ = ["GENESIS", "encode_decision", "chain_hash", "loads", "dumps"]
+__all__ = ["GENESIS", "encode_decision", "expand_body", "record_dict", "chain_hash", "loads", "dumps"]
 
 #: The ``prev`` of the first record: there is nothing before it.
 GENESIS = "0" * 64
@@ -73,67 +73,114 @@ def _text(record: dict[str, Any], key: str, value: Any, limit: int) -> None:
     record[key + "_len"] = len(value)
 
 
-def encode_decision(
-    rid: str, when: float, action: "Action", decision: "Decision", max_content: int
-) -> bytes:
-    """The canonical body of one record (not yet chained: ``seq``/``prev``/``hash`` are added
-    by the writer that inserts it, because only it knows which record comes before).
+def record_dict(rid: str, when: float, action: "Action", decision: "Decision", max_content: int) -> dict[str, Any]:
+    """The stored record of one decision, as a dict (see :func:`expand_body` for its bytes).
 
     ``action`` is the action as submitted; when the decision rewrote it (redaction, or an
     approver's edited arguments) the rewritten arguments / content are recorded as well, so the
     trail shows both what the agent asked and what actually ran.
     """
-    act: dict[str, Any] = {
-        "kind": action.kind,
-        "agent": action.agent,
-        "name": action.name,
-        "session": action.session,
-        "call_id": action.call_id,
-        "args": action.args,
-    }
-    _text(act, "content", action.content, max_content)
-    record: dict[str, Any] = {
-        "rid": rid,
-        "time": when,
-        "action": act,
-        "phase": decision.phase,
-        "verdict": decision.verdict,
-        "reasons": decision.reasons,
-        "rule_ids": decision.rule_ids,
-        "risks": decision.risks,
-        "enforced": decision.enforced,
-        "halt": decision.halt,
-        "plugins": decision.plugins,
-        "decision_id": decision.decision_id,
-        "policy_hash": decision.policy_hash,
-    }
-    evidence = decision.evidence
-    if evidence:  # what a detector saw (matched spans, secrets already masked by the detector)
-        record["evidence"] = evidence
-    approval = decision.approval
+    return _expand(_journal_fields(rid, when, action, decision, max_content))
+
+
+def _journal_fields(rid: str, when: float, action: "Action", decision: "Decision", max_content: int) -> tuple:
+    # Read from the models' __dict__: frozen pydantic models keep every field there, and this
+    # runs once per decision.
+    ad = action.__dict__
+    dd = decision.__dict__
+    extra: Optional[dict[str, Any]] = None  # the fields most decisions do not have
+    content = ad["content"]
+    if content is not None:
+        extra = {}
+        _text(extra, "content", content, max_content)
+    evidence = dd["evidence"]
+    if evidence:
+        # what a detector saw (matched spans, secrets already masked by the detector)
+        extra = extra if extra is not None else {}
+        extra["evidence"] = evidence
+    approval = dd["approval"]
     if approval is not None:
-        record["approval"] = {
+        extra = extra if extra is not None else {}
+        extra["approval"] = {
             "approver": approval.approver,
             "approved": approval.approved,
             "comment": approval.comment,
             "args": approval.args,
             "at": approval.at,
         }
-    else:
-        record["approval"] = None
-    final = decision.action
+    final = dd["action"]
     if final is not None and final is not action:
-        if final.args is not action.args and final.args != action.args:
-            record["redacted_args"] = final.args
-        if final.content != action.content:
-            _text(record, "redacted_content", final.content, max_content)
-    output = decision.output
+        if final.args is not ad["args"] and final.args != ad["args"]:
+            extra = extra if extra is not None else {}
+            extra["redacted_args"] = final.args
+        if final.content != content:
+            extra = extra if extra is not None else {}
+            _text(extra, "redacted_content", final.content, max_content)
+    output = dd["output"]
     if output is not None:
-        _text(record, "output", output, max_content)
+        extra = extra if extra is not None else {}
+        _text(extra, "output", output, max_content)
+    return (_JOURNAL_FORM, rid, when, ad["kind"], ad["agent"], ad["name"], ad["session"], ad["call_id"], ad["args"],
+            dd["phase"], dd["verdict"], dd["reasons"], dd["rule_ids"], dd["risks"], dd["enforced"], dd["halt"],
+            dd["plugins"], dd["decision_id"], dd["policy_hash"], extra)
+
+
+#: First element of a journal line's array; bumped if the positions ever change.
+_JOURNAL_FORM = 2
+_JOURNAL_LEN = 20
+_ACTION_EXTRA = ("content", "content_sha256", "content_len")
+
+
+def encode_decision(
+    rid: str, when: float, action: "Action", decision: "Decision", max_content: int
+) -> bytes:
+    """The journal form of one record: its fields as a JSON array, in a fixed order.
+
+    This runs on the hot path, before ``check()`` returns, so it does only what durability
+    needs: the fields, in bytes. Building the keyed, sorted record (about three times the cost)
+    happens off the hot path, in :func:`expand_body`, when the background writer chains and
+    stores the record. Both hold exactly the same information.
+    """
+    fields = _journal_fields(rid, when, action, decision, max_content)
     try:
-        return _dumps(record, default=_fallback, option=_FAST)
+        return _dumps(fields, default=_fallback)
     except TypeError:  # a nested dict with non-str keys (args' own keys are validated as str)
-        return _dumps(record, default=_fallback, option=_OPTS)
+        return _dumps(fields, default=_fallback, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _expand(v: Any) -> dict[str, Any]:
+    if not isinstance(v, (list, tuple)) or len(v) != _JOURNAL_LEN or v[0] != _JOURNAL_FORM:
+        raise ValueError("not a journal record")
+    act = {"kind": v[3], "agent": v[4], "name": v[5], "session": v[6], "call_id": v[7], "args": v[8], "content": None}
+    record: dict[str, Any] = {
+        "rid": v[1], "time": v[2], "action": act, "phase": v[9], "verdict": v[10], "reasons": v[11],
+        "rule_ids": v[12], "risks": v[13], "enforced": v[14], "halt": v[15], "plugins": v[16],
+        "decision_id": v[17], "policy_hash": v[18], "approval": None,
+    }
+    extra = v[19]
+    if extra:
+        for k, x in extra.items():
+            if k in _ACTION_EXTRA:
+                act[k] = x
+            else:
+                record[k] = x
+    return record
+
+
+def expand_body(body: bytes) -> bytes:
+    """The stored (canonical, hashed) bytes of a record from its journal line's bytes.
+
+    Journal lines written by this version are positional arrays (see :func:`encode_decision`);
+    lines of older versions are already records and are kept byte for byte. Raises
+    ``ValueError`` for bytes that are neither (a torn line).
+    """
+    if body[:1] == b"{":
+        return body
+    try:
+        record = _expand(orjson.loads(body))
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"unreadable journal record: {exc}") from None
+    return _dumps(record, default=_fallback, option=_OPTS)
 
 
 def chain_hash(prev: str, seq: int, body: bytes) -> str:

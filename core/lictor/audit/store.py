@@ -16,7 +16,7 @@ import sqlite3
 import time
 from typing import Any, Iterator, Optional, Sequence
 
-from .record import GENESIS, chain_hash, parse_body
+from .record import GENESIS, chain_hash, expand_body, parse_body
 
 __all__ = ["Store", "open_store", "SCHEMA_VERSION"]
 
@@ -92,6 +92,16 @@ class Store:
         """
         if not records:
             return 0
+        # Journal lines become stored records here, before the database is locked.
+        expanded: list[tuple[str, bytes]] = []
+        for rid, body in records:
+            try:
+                expanded.append((rid, expand_body(body)))
+            except ValueError:
+                if not dedupe:
+                    raise
+                # a torn line of a killed process: that decision was never acknowledged
+        records = expanded
         db = self._db
         self._retry(lambda: db.execute("BEGIN IMMEDIATE"))
         try:
