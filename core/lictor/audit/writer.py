@@ -8,9 +8,10 @@ drains everything before it stops. The SQLite connection is only ever used under
 
 Segments (journal mode): ``_segment`` is the one being appended to; when a record does not fit,
 the appender seals it (``_sealed``) and continues in ``_spare``, a segment the writer thread
-created (and pre-faulted) once the current one was a quarter full - or, failing that, in one
-it creates itself (a failure there fails the decision: nothing is acknowledged that is not in
-a segment). The writer thread ingests sealed segments, then removes them. ``_seg_lock`` guards
+created (and pre-faulted) once the current one was a quarter full, and keeps ready once the
+appender has filled one (taking it wakes the thread) - or, failing that, in one it creates
+itself (a failure there fails the decision: nothing is acknowledged that is not in a
+segment). The writer thread ingests sealed segments, then removes them. ``_seg_lock`` guards
 the write position and these three fields; the appender never takes ``_io_lock``.
 """
 
@@ -22,6 +23,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 import weakref
 from collections import deque
 from typing import Any, Callable, Optional
@@ -74,6 +76,7 @@ class Writer:
         self._sealed: list[Segment] = []  # full, not yet completely ingested, oldest first
         self._spare: Optional[Segment] = None  # the next segment, prepared by the writer thread
         self._spare_error: Optional[BaseException] = None
+        self._busy = False  # has filled a segment: keep a spare ready from now on
         self._queue: deque[tuple[str, bytes]] = deque()
         if self.durability == "journal":
             self._segment = Segment(self._dir)
@@ -93,6 +96,7 @@ class Writer:
 
     def _start_thread(self) -> None:
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by _stop, and by the appender when it took the spare
         self._thread = threading.Thread(target=self._run, name="lictor-audit-writer", daemon=True)
         self._thread.start()
 
@@ -133,6 +137,9 @@ class Writer:
         self._sealed.append(current)
         self._segment = seg
         self._put = seg.map.write
+        if not self._busy or self._spare is None:
+            self._busy = True
+            self._wake.set()  # the writer thread prepares the next spare now, not at its next tick
 
     # -- draining ------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -143,7 +150,20 @@ class Writer:
                     seg.populate(unused=False)
         except Exception as exc:  # pragma: no cover - only costs the hot path page faults
             log.warning("lictor audit: could not pre-fault the journal segment: %s", exc)
-        while not self._stop.wait(self.flush_interval):
+        due = time.monotonic() + self.flush_interval
+        while True:
+            self._wake.wait(max(0.0, due - time.monotonic()))
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            if time.monotonic() < due:  # woken early: the appender took the spare
+                try:
+                    with self._io_lock:
+                        self._prepare_spare_if_due()
+                except Exception as exc:  # pragma: no cover - the appender creates its own
+                    log.warning("lictor audit: could not prepare a journal segment: %s", exc)
+                continue
+            due = time.monotonic() + self.flush_interval
             try:
                 with self._io_lock:
                     self._drain(rotate=True)
@@ -156,7 +176,9 @@ class Writer:
     def _drain(self, rotate: bool) -> int:
         """Insert everything that arrived since the last drain. Caller holds ``_io_lock``.
 
-        ``rotate``: also prepare the next segment when the current one is a quarter full."""
+        ``rotate``: also prepare the next segment, if there is none, once the current one is a
+        quarter full or this writer has filled a segment before (it will fill the next one too).
+        """
         if self._segment is None:
             q = self._queue
             bodies = []
@@ -171,6 +193,8 @@ class Writer:
             except BaseException:
                 q.extendleft(reversed(bodies))  # keep them for the next try, in order
                 raise
+        if rotate:  # first: the appender may be about to need it
+            self._prepare_spare_if_due()
         with self._seg_lock:  # a consistent view: whole lines up to ``end``, no swap midway
             sealed = list(self._sealed)
             seg: Segment = self._segment
@@ -192,9 +216,18 @@ class Writer:
                 del self._sealed[: len(sealed)]
             for s in sealed:
                 s.remove()
-        if rotate and self._spare is None and end > seg.size // 4:
-            self._prepare_spare()
         return stored
+
+    def _prepare_spare_if_due(self) -> None:
+        """Prepare the next segment if there is none and this writer will likely need one.
+        Caller holds ``_io_lock``."""
+        if self._spare is not None or self._segment is None:
+            return
+        with self._seg_lock:
+            cur = self._segment
+            due = self._busy or (not cur.map.closed and cur.map.tell() > cur.size // 4)
+        if due:
+            self._prepare_spare()
 
     def _prepare_spare(self) -> None:
         """Create the next segment now, so the appender does not have to when this one is full."""
@@ -253,6 +286,7 @@ class Writer:
                 return
             self._closed = True
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join()
         _LIVE.discard(self)
