@@ -25,17 +25,24 @@ National ids, and when they are masked:
   ten): ``ca_sin`` ("SIN"), ``nl_bsn`` ("BSN"), ``de_idnr`` ("Steuer-ID", "IdNr"), ``pl_pesel``,
   ``se_personnummer``, ``dk_cpr`` ("CPR"), ``no_fodselsnummer``, ``in_aadhaar``, ``uk_nhs`` ("NHS
   number"), and the bare forms of ``us_ssn``, ``br_cpf``, ``be_nn``, ``ch_ahv``, ``fr_nir``. The
-  keyword counts when it is within 64 characters before the number or 24 after it, is the key of
-  the dict entry or JSON field holding it, or heads its column in a CSV, TSV or Markdown table.
-  Several countries share a shape (9 digits: SSN, SIN, BSN); the nearest keyword decides which
-  is checked.
+  keyword counts when it is within 64 characters before the number or 24 after it without a
+  field or record boundary in between (a line break, bracket, semicolon, table bar, or a comma
+  that is not prose, so the key of the previous JSON field or CSV cell does not count), is the
+  key of the dict entry holding it, or heads its column in a CSV, TSV or Markdown table. Several
+  countries share a shape (9 digits: SSN, SIN, BSN): the ids named by keywords are checked
+  nearest keyword first, and a number that passes none of their checks is left alone.
+
+Outputs and arguments keep their shape (dicts, lists, models); strings are scanned with the key
+they sit under, and integers of 8 digits or more as their decimal text (a masked one becomes a
+string).
 
 Phone numbers are recognised by pattern only (international ``+`` form, ``(0xx)`` and common
-grouped national forms, 8-15 digits). ``phonenumbers`` was measured for validating the candidates
-(never the whole text: its own matcher costs ~2 ms per KB): about 25-40 µs per ``+`` candidate
-after a 60 ms first use, 9 MB installed, and for national forms without ``+`` it needs a guess of
-the country, which is exactly what a tool output does not say. What it would add is rejecting
-``+`` numbers in unallocated ranges, which are rare in real text; so it is not used.
+grouped national forms, 8-15 digits). ``phonenumbers`` (9.0) was measured as a validator of these
+candidates only (its own matcher over the whole text costs ~2.6 ms per KB): 28 ms to import,
+30-45 µs per candidate, 48 MB installed; and a national form without ``+`` can only be checked
+against a guessed country (``030 12345678``, a Berlin number, is invalid read as a US number),
+while a tool output rarely says the country. What it would add is rejecting ``+`` numbers in
+unallocated ranges, which are rare in real text, so it is not used.
 """
 
 from __future__ import annotations
@@ -231,6 +238,9 @@ _MAYBE_KW = re.compile("|".join(
     + [w + sep for w in _CAPS_ONLY for sep in ('"', "'", ":", "=", " :", " =")]
 ))  # literals only, so that the regex engine skips ahead to their first letters
 _MAYBE_CAPS = re.compile("SIN|NAS|TIN|UID")
+#: Where a field or record ends: line breaks, brackets, semicolons, table bars, and commas that
+#: are not prose (prose puts a space and a word after its commas; CSV and JSON do not).
+_BOUNDARY = re.compile(r"[\n\r\t{}\[\];|]|,(?![ ]+[^\s\"'])")
 _FIELD_AFTER = re.compile(r"[\"']?\s*[:=]")
 _CONTEXT_BEFORE, _CONTEXT_AFTER = 64, 24
 
@@ -242,8 +252,17 @@ def _near_ids(text: str, s: int, e: int, key: str, memo: dict[Any, Any]) -> list
     if key:
         _keywords(key + ":", 0, len(key) + 1, out, None)  # a field name: "sin" counts as one
     hits: list[tuple[int, tuple[str, ...]]] = []
-    _keywords(text, max(0, s - _CONTEXT_BEFORE), s, None, hits)
-    _keywords(text, e, min(len(text), e + _CONTEXT_AFTER), None, hits, e)
+    # the text around the number, up to the nearest field or record boundary on each side (a
+    # keyword of the previous JSON field, CSV cell or line names a different value)
+    lo = max(0, s - _CONTEXT_BEFORE)
+    for m in _BOUNDARY.finditer(text, lo, s):
+        lo = m.end()
+    hi = min(len(text), e + _CONTEXT_AFTER)
+    m = _BOUNDARY.search(text, e, hi)
+    if m is not None:
+        hi = m.start()
+    _keywords(text, lo, s, None, hits)
+    _keywords(text, e, hi, None, hits, e)
     if hits:
         hits.sort(key=lambda h: h[0])
         for _, ids in hits:
@@ -339,7 +358,7 @@ _EMAIL = r"(?P<email>(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-
 _IBAN = r"(?P<iban>\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b)"
 _CF = r"(?P<it_codicefiscale>\b[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]\b)"
 _NIE = r"(?P<es_nie>\b[XYZ]-?\d{7}-?[A-Z]\b)"
-_CARD = r"(?P<card>(?<![\d.-])\d(?:[ -]?\d){11,18}(?![\d]|[.,]\d))"
+_CARD = r"(?P<card>(?<![\d.-])\d(?:[ -]?\d){11,18}(?!\d|\.\d|,\d{1,2}(?!\d)))"
 _SSN = r"(?P<us_ssn>(?<![\d-])\d{3}(?:-\d{2}-| \d{2} )\d{4}(?![\d-]))"
 _HETU = r"(?P<fi_hetu>\b[0-3]\d[01]\d{3}[-+A-FU-Y]\d{3}[0-9A-FHJ-NPR-Y](?![\w-]))"
 _NINO = r"(?P<uk_nino>\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b)"
@@ -349,9 +368,10 @@ _PHONE = (
     r"|0\d{1,4}[ /.-]\d{3,4}[ .-]?\d{3,5}"
     r"|[2-9]\d{2}[.-]\d{3}[.-]\d{4})(?![\w]|[.,]\d))"
 )
-# 8 to 15 digits, alone or grouped with spaces, dots or dashes, not inside a longer token; a DNI
-# letter may follow. Which id (if any) it is is decided by its shape (_FORMS), not here.
-_NUMBER = r"(?P<number>\d(?<![\w./+-]\d)(?:[ .-]?\d){7,14}(?:-?[A-Z])?(?![\w]|[.,-]\d))"
+# 8 to 15 digits, alone or grouped with spaces, dots or dashes, not inside a longer token or an
+# amount (a decimal part may not follow; a CSV cell may); a DNI letter may follow. Which id, if
+# any, it is is decided by its shape (_FORMS), not here.
+_NUMBER = r"(?P<number>\d(?<![\w./+-]\d)(?:[ .-]?\d){7,14}(?:-?[A-Z])?(?!\w|[.-]\d|,\d{1,2}(?!\d)))"
 # Branches are grouped behind a look-ahead at the character they can start with, so that at most
 # positions one test fails instead of ten; e-mail addresses are only looked for when the text has
 # an "@". Order at a position: IBAN, codice fiscale, NIE, NINO (capitals); card, SSN, HETU
