@@ -232,8 +232,15 @@ def normalise(text: str) -> str:
         text = _NON_ASCII.sub(lambda m: m.group(0).translate(_CONFUSE), text)
     else:
         text = text.lower()
+    sym_leet = False
     if _SYM_CHAR.search(text) is not None:
-        text = _fold_tokens(text, _SYM_CHAR, _SYM_TOKEN, _fold_symbols)
+        folded = _fold_tokens(text, _SYM_CHAR, _SYM_TOKEN, _fold_symbols)
+        if len(_SYM_CHAR.findall(text)) - len(_SYM_CHAR.findall(folded)) >= 3:
+            # a text in symbol leetspeak: lone symbols are words too ("@ test", "$0", "!$"), and a
+            # "!" between letters and the next word is an i ("istruzion! precedent!")
+            folded = _LONE_SYM.sub(lambda m: _LONE_SYM_WORD[m.group(0)], folded)
+            sym_leet = True
+        text = folded
     if _LEET_PAIR.search(text) is not None:
         strong = [0]
 
@@ -248,6 +255,8 @@ def normalise(text: str) -> str:
         text = _fold_tokens(text, _LEET_PAIR, _ALNUM, fold)
         if strong[0] >= 2:  # a leetspeak text: whole short words of digits are words too ("7h3 u53r 15 4 bot")
             text = _LEET_DIGITS.sub(lambda m: m.group(0).translate(_LEET), text)
+    if sym_leet and "!" in text:
+        text = _BANG_I.sub(lambda m: m.group(1) + ("i" if _word_before(text, m.start(1), m.group(1)) + "i" in _VOCAB else "!"), text)
     text = _SPACED_RUN.sub(_despace, text)
     text = _DOTTED.sub(lambda m: _DOTTED_SEP.sub("", m.group(0)), text)
     return _WS.sub(" ", text)
@@ -256,6 +265,10 @@ def normalise(text: str) -> str:
 _DROP_RX = re.compile(f"[{_ZERO_WIDTH}{_BIDI}]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _SYM_CHAR = re.compile(r"[@$!€]")
+_LONE_SYM_WORD = {"@": "a", "@$": "as", "$0": "so", "!$": "is", "!f": "if", "!t": "it", "!n": "in", "0f": "of", "0n": "on", "0r": "or", "t0": "to"}
+_LONE_SYM = re.compile(r"(?<![\w@$!€])(?:@\$?|\$0|!\$|![fnt])(?![\w@$!€])")
+_BANG_I = re.compile(r"(?<=[a-z])([a-z]*)!(?= [a-z])")
+_MONEY = re.compile(r"[$€]\d[\d.,]*(?:k|m|bn|mm|usd|eur)?")
 _SYM_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!€_")
 _TLD = re.compile(r"com|net|org|io|biz|info|co|de|fr|it|es|nl|uk|eu|us|ru|cn|ai|dev|app|xyz|me|ly|sh|cc|to|gg")
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -297,9 +310,21 @@ def _fold_symbols(text: str, s: int, e: int) -> str:
         return w  # $_SESSION
     if "@" in core and _DOMAIN.match(text, s + core.index("@") + 1) is not None:
         return w  # an e-mail address: user@domain.tld
-    if core[0] in "$€" and core[1:2].isdigit():
+    at = core.find("@")
+    if at > 0 and _DOMAIN.match(text[s + at + 1:s + at + 120].translate(_LEET)) is not None:
+        # an address written in leetspeak too (x@3v!l.n3t): keep its @
+        return _leet_word(core[:at]) + "@" + _leet_word(core[at + 1:]) + w[len(core):]
+    if core[0] in "$€" and _MONEY.fullmatch(core) is not None:
         return w  # money
     return _leet_word(core) + w[len(core):]
+
+
+def _word_before(text: str, end: int, tail: str) -> str:
+    """The word that ends at ``end + len(tail)`` in ``text``."""
+    i = end
+    while i > 0 and text[i - 1].isalpha():
+        i -= 1
+    return text[i:end] + tail
 
 
 def _leet_word(w: str) -> str:
@@ -566,6 +591,15 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:reveal|print|output|repeat|show|display|leak|dump|disclose|share|tell{_S}me|write{_S}out|include|append|send|return|list)"
      rf"(?:{_S}(?:me|us))?{_S}(?:(?:your|the|all|any|full|entire|original|initial|hidden|secret|complete|verbatim|text|content|contents|words|of|user'?s?|customer'?s?|this){_S}){{0,5}}"
      rf"(?:system{_S}prompt|(?<=your )(?:instructions|prompt|rules|guidelines)|secret{_S}keys?|private{_S}keys?|api{_S}tokens?|(?:initial|original|hidden|system){_S}instructions|api{_S}keys?|credentials|passwords?|secrets|access{_S}tokens?|environment{_S}variables|env{_S}vars|conversation{_S}history|chat{_S}history)\b"),
+    ("directive", "reveal_context", 0.5,
+     ("above", "before this", "prior to this", "were given", "been given", "were told", "been told", "beginning of", "start of"),
+     rf"\b(?:repeat|print|output|show|display|write{_S}out|reproduce|recite|copy|echo|return|tell{_S}me|give{_S}me|list|dump|type{_S}out|reveal)(?:{_S}(?:me|us))?{_S}"
+     rf"(?:(?:all|the|everything|every|full|entire|exact|complete|verbatim|text|words|instructions|messages?|content|contents|of|in|your|prompt){_S}){{0,5}}"
+     rf"(?:above|before{_S}this|prior{_S}to{_S}this|(?:that{_S})?you{_S}(?:were|have{_S}been){_S}(?:given|told)|(?:at|from){_S}the{_S}(?:start|beginning){_S}of{_S}(?:this|the|our){_S}(?:conversation|chat|session))\b"),
+    ("directive", "ask_prompt", 0.45,
+     ("your", "you told", "you given", "you instructed"),
+     rf"\bwhat{_S}(?:are|were|was|is){_S}your{_S}(?:initial|original|first|system|hidden|secret|exact|full|starting){_S}(?:instructions|prompt|rules|directives|guidelines|message)\b"
+     rf"|\bwhat{_S}(?:were|was|have){_S}you{_S}(?:been{_S})?(?:told|given|instructed)(?:{_S}to{_S}do)?{_S}(?:before|at{_S}the{_S}(?:start|beginning)|by{_S}(?:your|the){_S}(?:developers?|creators?|operators?|system))\b"),
     ("directive", "exfiltrate", 0.3,
      ("send", "forward", "mail", "transfer", "wire", "upload", "post", "exfiltrat", "copy", "leak", "submit", "pay", "bcc", "cc"),
      rf"\b(?:send|forward|e-?mail|mail|transfer|wire|upload|post|exfiltrate|copy|leak|submit|pay|bcc|cc|share){_S}"
@@ -678,13 +712,16 @@ _ANCHORS.update({
     "spb": ("begin", "start", "end", "system", "developer", "message", "note", "instruction", "update", "notice", "directive", "command",
             "override", "this", "i"),
     "uwy": ("the", "your"),
+    "rctx": ("repeat", "print", "output", "show", "display", "write", "reproduce", "recite", "copy", "echo", "return", "tell", "give", "list",
+             "dump", "type", "reveal"),
+    "askp": ("what",),
     "new": ("new", "updated", "revised", "real", "actual", "true", "secret", "hidden", "additional", "override", "priority", "urgent"),
 })
 
 _ANCHOR_OF = {
     "ignore_rest": "ovr", "role_label_order": "lbl", "agent_label_order": "albl", "planted_turn": "turn", "fake_compliance": "turn",
     "output_hijack": "out", "conditional_reply": "cond", "stop_task": "stop", "hide_from_user": "hide", "jailbreak_persona": "jb",
-    "system_prompt_boundary": "spb", "user_wants_you": "uwy", "new_instructions": "new",
+    "system_prompt_boundary": "spb", "reveal_context": "rctx", "ask_prompt": "askp", "user_wants_you": "uwy", "new_instructions": "new",
     "ignore_previous": "ovr", "ignore_given": "ovr", "ignore_your_rules": "ovr", "ignore_above": "ovr", "ignore_noun_above": "ovr",
     "ignore_what_user_said": "ovr", "ignore_user": "ovr", "ignore_previous_ml": "ml", "exfiltrate": "exf", "exfil_sensitive": "exf",
     "reveal_prompt": "rev",
@@ -715,6 +752,36 @@ _ADDRESSED_BOOST = 0.75
 
 
 _COMPILED = [_Pattern(*s) for s in _SIGNALS]
+
+# The segmentation vocabulary also knows every word the patterns spell out, and common words of
+# the texts they occur in (so that "whenyoureadthis" splits as "when you read this").
+_VOCAB = _VOCAB | frozenset(w for _s in _SIGNALS for w in re.findall(r"[a-z]{3,}", _s[4].replace("\\b", " ").replace("\\n", " "))) | frozenset("""
+action actions input inputs output name names amount payment payments repository repositories every fine finish setup server build
+hey dear hello hi thanks thank great sure okay done now only answer answers speak pirate append prepend status chat chats message human
+quietly secretly silently copy copies helpful reply replying replace replacing close ticket tickets refund approved approve approval
+customer customers guidelines guideline read write call calls code run runs tool tools image link links click visit open login log
+account accounts bank card transfer transfers wire money funds invoice invoices order orders price item items product products
+review reviews rate rating rank best worst recommend hire candidate candidates job role new old real true false test tests
+immediately urgent urgently asap today tomorrow week month year time date phone number numbers address addresses home work
+team manager management cleared approved authorized authorised verified admin administrator root access grant granted full rights
+right away back up backup upload download link file folder drive cloud share shared public private internal external partner
+one two three four five first second third last next previous prior above below before after earlier later here there where
+who what why how which while when whenever if else then than also just even still again more most less least many much some
+any each both either neither none nobody someone anyone everyone everything something nothing anything
+is are was were be been being am do does did done have has had having can could will would shall should may might must need
+not no yes never always often sometimes usually please kindly thanks
+get got give gave take took make made put keep let tell told say said ask asked show shown see seen look find found use used
+go went come came start started stop stopped end ended continue continued forget forgot ignore ignored delete deleted remove removed
+send sent forward forwarded reply replied post posted share email emails mail mails inbox contact contacts list lists history
+password passwords secret secrets key keys token tokens credential credentials login logins
+the a an and or but so of to in on at by for with from into onto about over under between through without within
+i you he she it we they me him her us them my your his its our their mine yours this that these those
+und oder die der das den dem des ein eine einen zu an mit ohne nicht nun jetzt sende sofort letzten
+et ou le la les de des du un une au aux avec sans pas maintenant envoie tous toutes
+el los las del al con sin por para ahora envia todo todos
+il lo gli di da che con senza ora invia tutto
+en het een naar van met zonder niet nu stuur alle
+""".split())
 
 
 def _trie_regex(words: list[str]) -> str:
