@@ -1,11 +1,14 @@
 """What the audit trail costs per decision: journal vs batch vs no audit.
 
-Two measurements:
+Three measurements:
 
 1. ``hook``: the audit plugin's ``lictor_on_decision`` alone, called with a realistic decision
    (the exact work the hot path does for the audit: encode, hash the content, append).
 2. ``check``: a whole ``Governor.check()`` with a small rule set, audit journal / batch / none;
    the difference to ``none`` is the audit's share of a real decision.
+3. ``append``: the journal append alone (``Writer.append`` of a 470-byte record: copy into the
+   mapped segment), each call timed alone, one call per ~20 µs of other work - the pace of real
+   decisions, at which the background writer prepares segments ahead as it does in real use.
 
 Run: ``python benchmarks/bench_audit.py [N]``. Prints p50 / p99 in microseconds.
 """
@@ -75,11 +78,33 @@ def bench_check(gov: lictor.Governor, n: int) -> list[float]:
     return out
 
 
+def bench_append(tmp: Path, n: int) -> list[float]:
+    from lictor.audit.writer import Writer
+
+    writer = Writer(str(tmp / "append.db"), "journal", 0.2)
+    body = b'{"x":"' + b"a" * 440 + b'"}'
+    clock = time.perf_counter_ns
+    out = []
+    try:
+        for i in range(n):
+            rid = writer.rid_prefix + str(i)
+            t0 = clock()
+            writer.append(rid, body)
+            out.append((clock() - t0) / 1000)
+            busy = clock() + 20_000  # the rest of a decision
+            while clock() < busy:
+                pass
+    finally:
+        writer.close()
+    return out
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     print(f"{n} calls each; microseconds (p50 / p99 / mean)")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        print(f"journal  append alone (paced): {'%.2f / %.2f / %.2f' % percentiles(bench_append(tmp, n))}")
         for mode in ("journal", "batch", "none"):
             gov = governor(tmp, mode)
             try:
