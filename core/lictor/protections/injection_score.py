@@ -381,13 +381,13 @@ _IMPERATIVE = (r"(?:send|forward|e-?mail|reply|respond|repeat|focus|provide|proc
                r"donne|revele|oublie|envia|reenvia|responde|borra|elimina|transfiere|revela|olvida|invia|inoltra|rispondi|cancella|trasferisci|rivela|"
                r"dimentica|envie|encaminhe|responda|apague|transfira|esqueca|stuur|verstuur|beantwoord|verwijder|geef|negeer|vergeet)")
 _ADDR_PREFIX = (
-    r"(?:\b(?:attention|note|message|instructions?|notice|reminder|important|hey|dear|hello|hi|psa|psst|p\.?s\.?|a{_S}message|a{_S}note)(?:{_S}(?:to|for))?"
+    r"(?:\b(?:attention|note|message|instructions?|notice|reminder|important|hey|dear|hello|hi|psa|psst|p\.?s\.?)(?:{_S}(?:to|for))?"
     r"(?:{_S}(?:the|any|all|every|an?))?{_S}{_AI}s?\b(?:{_S}(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing|screening|reviewing)\b[^:,!\n]{{0,40}})?{_S}[:,!-]"
     r"|\b(?:if|when){_S}you{_S}(?:are|'re){_S}an?{_S}(?:ai|a\.i\.|llm|language{_S}model|ai{_S}assistant|ai{_S}agent|assistant|agent|chat ?bot|bot)\b[^.\n]{{0,30}}?(?:,|then\b)"
     r"|\b(?:if|when){_S}(?:an?|any|the){_S}{_AI}s?{_S}(?:is|are){_S}(?:reading|processing|parsing|summari[sz]\w*|analy[sz]\w*|viewing)\b[^,.\n]{{0,40}},"
     r"|\b{_AI}s?{_S}(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing|screening|reviewing|evaluating|viewing|ingesting|scraping|crawling|indexing)\b{_S}(?:this|these|the{_S}(?:above|following))\b[^:\n]{{0,40}}:"
-    r"|(?:^|[.!?:;]\s+|\n)(?:ok(?:ay)?|hey|hi|hello|dear|psst|listen|yo){_S}{_AI}{_S}[,!]"
-    r"|(?:^|[.!?]\s+|\n){_AI}{_S},"
+    r"|(?:^|(?<=[.!?:;] )|(?<=[.!?:;]  )|(?<=\n))(?:ok(?:ay)?|hey|hi|hello|dear|psst|listen|yo){_S}{_AI}{_S}[,!]"
+    r"|(?:^|(?<=[.!?] )|(?<=[.!?]  )|(?<=\n)){_AI}{_S},"
     r"|\b(?:hinweis|nachricht|achtung|wichtig|note|message|attention|avis|nota|mensaje|atencion|aviso|messaggio|attenzione|mensagem|atencao|let{_S}op|bericht|opgelet)"
     r"(?:{_S}(?:fur|an|pour|a|para|per|voor|aan))?(?:{_S}(?:den|die|das|dem|le|la|l'|les|el|al|los|il|lo|gli|o|os|as|de|het))?{_S}{_ML_AI}\b{_S}[:,!]"
     r")").replace("{_S}", _S).replace("{_AI}", _AI).replace("{_ML_AI}", _ML_AI).replace("{{", "{").replace("}}", "}")
@@ -697,6 +697,8 @@ def _word_starts(norm: str, words: tuple[str, ...]) -> list[int]:
     return sorted(out)
 
 
+_AI_WORDS = ("ai", "a.i", "llm", "language", "assistant", "agent", "chat", "bot", "gpt", "chatgpt", "claude", "gemini", "copilot", "model",
+             "automated")
 _ANCHORS.update({
     "lbl": ("system", "ai", "model", "llm", "copilot"),
     "albl": ("assistant", "agent", "bot", "chatbot"),
@@ -715,13 +717,19 @@ _ANCHORS.update({
     "rctx": ("repeat", "print", "output", "show", "display", "write", "reproduce", "recite", "copy", "echo", "return", "tell", "give", "list",
              "dump", "type", "reveal"),
     "askp": ("what",),
+    "addr": ("attention", "note", "message", "instruction", "notice", "reminder", "important", "hey", "dear", "hello", "hi", "psa", "psst", "p.s",
+             "ps", "if", "when", "ok", "listen", "yo", "hinweis", "nachricht", "achtung", "wichtig", "avis", "nota", "mensaje", "atencion", "aviso",
+             "messaggio", "attenzione", "mensagem", "atencao", "let", "bericht", "opgelet") + _AI_WORDS,
+    "aiw": _AI_WORDS,
+    "totheai": ("attention", "note", "message", "instruction", "notice", "reminder", "important", "hey", "dear", "hello", "hi", "psa", "psst",
+                "yo", "if", "when", "to", "for"),
     "new": ("new", "updated", "revised", "real", "actual", "true", "secret", "hidden", "additional", "override", "priority", "urgent"),
 })
 
 _ANCHOR_OF = {
     "ignore_rest": "ovr", "role_label_order": "lbl", "agent_label_order": "albl", "planted_turn": "turn", "fake_compliance": "turn",
     "output_hijack": "out", "conditional_reply": "cond", "stop_task": "stop", "hide_from_user": "hide", "jailbreak_persona": "jb",
-    "system_prompt_boundary": "spb", "reveal_context": "rctx", "ask_prompt": "askp", "user_wants_you": "uwy", "new_instructions": "new",
+    "addressed_to_model": "addr", "ai_reader_should": "aiw", "to_the_ai": "totheai", "system_prompt_boundary": "spb", "reveal_context": "rctx", "ask_prompt": "askp", "user_wants_you": "uwy", "new_instructions": "new",
     "ignore_previous": "ovr", "ignore_given": "ovr", "ignore_your_rules": "ovr", "ignore_above": "ovr", "ignore_noun_above": "ovr",
     "ignore_what_user_said": "ovr", "ignore_user": "ovr", "ignore_previous_ml": "ml", "exfiltrate": "exf", "exfil_sensitive": "exf",
     "reveal_prompt": "rev",
@@ -735,7 +743,7 @@ class _Pattern:
         self.family, self.name, self.weight, self.needles = family, name, weight, needles
         self.rx = re.compile(rx, re.M if rx.startswith("^") or "|^" in rx else 0)
         # runs only near the words that name a model (one cheap scan finds them)
-        self.gated = family == "addressed" and name != "when_you_read_this"
+        self.gated = family == "addressed" and name != "when_you_read_this" and name not in _ANCHOR_OF
         self.anchor = _ANCHOR_OF.get(name)
 
 
