@@ -651,13 +651,13 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      r"\{\s*\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"[a-z0-9_.-]{2,60}\"\s*,\s*\"(?:arguments|parameters|args|input|action_input|tool_input)\"\s*:"),
     ("tool_syntax", "react_action", 0.45,
      ("action:", "action input"),
-     r"(?m)^\s*action\s*:\s*[a-z0-9_.-]{2,60}\s*\n\s*action[ _]input\s*:"),
+     r"(?m)^\s*action\s*:\s*[a-z0-9_.-]{2,60}\s+action[ _]input\s*:"),
     ("tool_syntax", "tool_call_action", 0.65,
      ("<invoke", "\"name\"", "\"tool\"", "\"function\"", "\"action\"", "\"tool_name\"", "action:", "functions.", "```"),
      r"(?:<invoke\s+name=[\"']?|\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"|(?m:^\s*action\s*:\s*)|\bfunctions\.|(?<![\w.])(?=[a-z]+_[a-z_]+\(\s*[a-z_]+\s*=))"
      r"(?:[a-z]+_)*(?:send|transfer|wire|pay|delete|remove|drop|share|upload|post|forward|export|execute|exec|shell|grant|create_api|create_user|update_user|"
      r"set_role|invite|approve|disable|reset|purchase|buy|refund|publish|push|write_file|run_command|run_shell|bash)[a-z_]*"
-     r"(?=[\"'(]|\s*\n\s*action[ _]input|\s*>)"),
+     r"(?=[\"'(]|\s+action[ _]input|\s*>)"),
     ("tool_syntax", "tool_fence", 0.55,
      ("```tool", "```function", "```action"),
      r"```(?:tool_code|tool_call|tool_use|tool|function_call|action)\b"),
