@@ -94,7 +94,7 @@ class Segment:
     the background writer has ingested.
     """
 
-    __slots__ = ("path", "fd", "map", "size", "offset")
+    __slots__ = ("path", "fd", "map", "size", "offset", "populated")
 
     def __init__(self, directory: str, size: int = 0) -> None:
         size = max(size, SEGMENT_BYTES, 1)
@@ -125,21 +125,26 @@ class Segment:
         self.map: mmap.mmap = mapped
         self.size = size
         self.offset = 0  # how far the background writer has ingested
+        self.populated = 0  # how far pages were faulted in ahead of the appends (populate)
 
-    def populate(self, unused: bool) -> None:
-        """Fault every page of the mapping in, writable, now - off the hot path.
+    def populate(self, upto: int, unused: bool) -> None:
+        """Fault the pages of the mapping up to byte ``upto`` in, writable, now - off the hot
+        path (pages already done are skipped).
 
         The first write into a page of a shared file mapping is a page fault (about 2.5 µs on
         ext4, once per 4 KB, so ~0.3 µs per record on average and a few µs on the unlucky
-        ones); done here by the writer thread, appends are a plain copy. Runs in short steps
-        that let other threads take the GIL in between. ``MADV_POPULATE_WRITE`` leaves the
-        contents alone, so it is safe while the segment is being appended to; without it (old
-        kernels, other systems) the pages are touched by writing a zero into each, which is
-        only done to a segment nobody writes yet (``unused``).
+        ones); done here by the writer thread, appends are a plain copy. The caller keeps this
+        a window ahead of the appends rather than the whole segment: a faulted page is a dirty
+        page, which the kernel writes back (zeros) if the segment lives long enough. Runs in
+        short steps that let other threads take the GIL in between. ``MADV_POPULATE_WRITE``
+        leaves the contents alone, so it is safe while the segment is being appended to;
+        without it (old kernels, other systems) the pages are touched by writing a zero into
+        each, which is only done to a segment nobody writes yet (``unused``).
         """
         m = self.map
         touch = False
-        for start in range(0, self.size, _POPULATE_STEP):
+        upto = min(-(-upto // _POPULATE_STEP) * _POPULATE_STEP, self.size)
+        for start in range(self.populated, upto, _POPULATE_STEP):
             stop = min(start + _POPULATE_STEP, self.size)
             if m.closed:
                 return
@@ -155,6 +160,7 @@ class Segment:
             if touch:
                 for page in range(start, stop, mmap.PAGESIZE):
                     m[page] = 0
+            self.populated = stop
             time.sleep(0)  # releases the GIL: an appending thread waits at most one step
 
     def read_new(self, end: int) -> tuple[list[bytes], int]:

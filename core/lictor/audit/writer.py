@@ -35,6 +35,10 @@ __all__ = ["Writer"]
 
 log = logging.getLogger("lictor.audit")
 
+#: Pages are faulted in this far ahead of the appends at least (see Segment.populate), and
+#: twice as far as was appended in the last flush interval when that is more.
+PREFAULT_BYTES = 256 << 10
+
 _LIVE: "weakref.WeakSet[Writer]" = weakref.WeakSet()
 # SQLite connections inherited through fork() must never be used or closed by the child;
 # they are parked here for the life of the child process.
@@ -77,6 +81,7 @@ class Writer:
         self._spare: Optional[Segment] = None  # the next segment, prepared by the writer thread
         self._spare_error: Optional[BaseException] = None
         self._busy = False  # has filled a segment: keep a spare ready from now on
+        self._ahead = PREFAULT_BYTES  # how far ahead of the appends to fault pages in
         self._queue: deque[tuple[str, bytes]] = deque()
         if self.durability == "journal":
             self._segment = Segment(self._dir)
@@ -147,7 +152,7 @@ class Writer:
             with self._io_lock:
                 seg = self._segment
                 if seg is not None and not self._closed:
-                    seg.populate(unused=False)
+                    seg.populate(self._ahead, unused=False)
         except Exception as exc:  # pragma: no cover - only costs the hot path page faults
             log.warning("lictor audit: could not pre-fault the journal segment: %s", exc)
         due = time.monotonic() + self.flush_interval
@@ -207,6 +212,9 @@ class Writer:
             offsets.append(off)
         new, offset = seg.read_new(end)
         lines += new
+        if rotate:  # fault pages in ahead of the appends, as far as they go in two intervals
+            self._ahead = max(PREFAULT_BYTES, 2 * (sum(map(len, lines)) + len(lines)))
+            seg.populate(end + self._ahead, unused=False)
         stored = self._store.append(split_lines(lines))
         for s, off in zip(sealed, offsets):
             s.offset = off
@@ -239,7 +247,7 @@ class Writer:
             self._spare_error = exc
             return
         self._spare_error = None
-        fresh.populate(unused=True)
+        fresh.populate(self._ahead, unused=True)
         spare: Optional[Segment] = fresh
         with self._seg_lock:
             if self._spare is None and self._segment is not None and not self._segment.map.closed:
