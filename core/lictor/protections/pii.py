@@ -190,9 +190,9 @@ for _ent, (_free, _gated) in _FORMS.items():
     for _f in _gated:
         _SHAPES.setdefault(_f, ([], []))[1].append(_ent)
 
+#: the ids that have a form needing a keyword; generic words ("national id") name them all
 _GATED = tuple(e for e, (_, g) in _FORMS.items() if g)
 
-_ALL = _GATED
 #: Keywords that name an id: a word (case-insensitive; "SIN", "NAS", "TIN" and "UID" are common
 #: words or log fields in lower case, so in lower case they count only as a field name such as
 #: ``sin: ...``, ``"sin": ...``, ``sin=``), or a phrase of words.
@@ -218,7 +218,7 @@ for _ids, _kws in (
                  "numero|national national|number"),
     (("ch_ahv",), "ahv avs sozialversicherungsnummer"),
     (("uk_nhs",), "nhs"),
-    (_ALL, "national|id national|identification national|identity personal|id personal|identification "
+    (_GATED, "national|id national|identification national|identity personal|id personal|identification "
            "personal|identity identity|number"),
 ):
     for _kw in _kws.split():
@@ -255,12 +255,12 @@ def _near_ids(text: str, s: int, e: int, key: str, memo: dict[Any, Any]) -> list
     # the text around the number, up to the nearest field or record boundary on each side (a
     # keyword of the previous JSON field, CSV cell or line names a different value)
     lo = max(0, s - _CONTEXT_BEFORE)
-    for m in _BOUNDARY.finditer(text, lo, s):
-        lo = m.end()
+    for b in _BOUNDARY.finditer(text, lo, s):
+        lo = b.end()
     hi = min(len(text), e + _CONTEXT_AFTER)
-    m = _BOUNDARY.search(text, e, hi)
-    if m is not None:
-        hi = m.start()
+    after = _BOUNDARY.search(text, e, hi)
+    if after is not None:
+        hi = after.start()
     _keywords(text, lo, s, None, hits)
     _keywords(text, e, hi, None, hits, e)
     if hits:
