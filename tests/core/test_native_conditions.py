@@ -76,3 +76,22 @@ def test_rules_decide_the_same_on_both_paths(make_gov) -> None:
     cond.native = None  # the engine alone
     engine_only = [gov.check(act("refund", args=a)).verdict for a in cases]
     assert with_native == engine_only == ["deny", "allow", "deny", "deny", "deny", "deny", "deny", "deny"]
+
+
+def test_integers_beyond_64_bits_are_the_engines_to_read() -> None:
+    """The engine reads such an integer as a double; the plain path must not answer otherwise."""
+    ctx = {"args": {"a": -(2**63) - 1, "b": 2**64}, "name": "", "agent_roles": []}
+    for expr in ("args.a", "args.b", "args.b > 1", "args.a == args.a", "args.a < 0"):
+        fn = compile_native(expr)
+        assert fn is not None, expr
+        try:
+            got = ("value", fn(ctx))
+        except Fallback:
+            continue  # deferred to the engine: what the rule sees is then the engine's answer
+        assert got == _engine(expr, ctx) and type(got[1]) is type(_engine(expr, ctx)[1]), expr
+    for expr in ("args.a", "args.b"):
+        try:
+            compile_native(expr)(ctx)
+            raise AssertionError(f"{expr} was answered natively")
+        except Fallback:
+            pass

@@ -140,7 +140,18 @@ class _Parser:
     def parse(self) -> Fn:
         fn = self.or_()
         self.take("end")
-        return fn
+
+        def result(c: dict) -> Any:
+            v = fn(c)
+            if type(v) is bool:  # a condition's value: by far the common case
+                return v
+            # The engine turns integers beyond 64 bits into doubles, also inside containers;
+            # a value that is not a plain scalar is the engine's to produce.
+            if (type(v) is int and not -_INT64 <= v < _INT64) or isinstance(v, (list, dict, tuple)):
+                raise Fallback
+            return v
+
+        return result
 
     def or_(self) -> Fn:
         left = self.and_()
