@@ -4,15 +4,17 @@ Why it is built the way it is
 -----------------------------
 *The hot path cannot afford a database commit.* A SQLite commit costs ~12 µs and the whole
 decision budget is 20 µs. So a decision is made durable by the cheapest thing the OS offers that
-survives the death of the process: one ``os.write`` of the record (canonical JSON, orjson) to an
-append-only journal segment (``<db>.journal/<pid>-<random>.seg``). That is ``durability:
-journal``, the default: every decision ``check()`` returned survives ``kill -9`` the next
+survives the death of the process: one copy of the record's fields (a positional JSON array,
+orjson) into a memory-mapped, preallocated journal segment (``<db>.journal/<pid>-<random>.seg``),
+which puts it in the kernel's page cache with no system call. That is ``durability: journal``,
+the default: every decision ``check()`` returned survives ``kill -9`` the next
 instant. It does not survive a power cut or kernel crash before the OS flushes its cache (the
 same promise SQLite makes with ``synchronous=NORMAL``).
 
 *A background thread does the expensive part in batches.* Every ``flush_interval`` it reads the
-new journal lines and inserts them into SQLite (WAL) in one transaction, then rotates segments
-as they grow. ``durability: batch`` skips the journal and keeps records in memory until then: a
+new journal lines, expands each into the keyed, sorted record that is stored and hashed, and
+inserts them into SQLite (WAL) in one transaction; it also prepares the next segment before the
+current one fills up. ``durability: batch`` skips the journal and keeps records in memory until then: a
 little faster, but ``kill -9`` (or a crash) loses the records of up to the last
 ``flush_interval`` (plus the time one insert takes); a normal exit, ``Governor.close()`` and
 ``flush()`` lose nothing. While the database refuses records in batch mode, decisions are
