@@ -106,3 +106,23 @@ def test_inactive_without_section_and_config_errors(make_gov) -> None:
     assert "protections.budgets.spend[0].per_session: must be at least 0" in msg
     assert "protections.budgets.calls.per_session: must be at least 1" in msg
     assert "a tokens budget needs per_session and/or per_agent" in msg
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_a_call_refused_by_one_call_budget_uses_up_neither(make_gov, backend: str, request) -> None:
+    """Session and agent call budgets count together: the call the agent budget refuses does
+    not count against the session, so another agent can still work in that session."""
+    policy: dict[str, Any] = {"protections": {"budgets": {"calls": {"per_session": 3, "per_agent": 2}}}}
+    if backend == "redis":
+        url = request.getfixturevalue("redis_url")
+        policy["state"] = {"backend": "redis", "url": url, "prefix": f"lictor-test-{request.node.name}:"}
+    gov = make_gov(policy)
+
+    def call(agent: str) -> str:
+        return gov.check(lictor.Action(kind="tool_call", agent=agent, name="lookup", session="shared")).verdict
+
+    assert [call("a"), call("a")] == ["allow", "allow"]
+    d_verdict = call("a")
+    assert d_verdict == "deny"  # agent a's budget of 2 is used up
+    assert call("b") == "allow"  # the session has used 2 of 3: the refused call did not count
+    assert call("b") == "deny"  # now the session budget of 3 is used up

@@ -195,18 +195,26 @@ class BudgetsPlugin:
             if vote is not None:
                 return vote
         if kind in self._calls_on:
+            # Session and agent call budgets are counted together, all or nothing: a call the
+            # agent budget refuses does not use up the session's, and the other way round.
             calls = self._calls
             assert calls is not None
-            state = self._state
-            session = action.session
+            session, agent = action.session, action.agent
+            entries: list[tuple[str, float, float, float]] = []
             if self._calls_session is not None and session is not None:
-                if not state.hit(f"budgets:calls:session:{session}", self._calls_session, self._calls_window, now):
-                    return self._vote(calls["effect"], f"call budget of session '{session}' used up "
-                                      f"({calls['per_session']} actions per {calls['window']:g}s)", "budgets.calls")
+                entries.append((f"budgets:callsum:session:{session}", 1.0, float(self._calls_session), self._calls_window))
             if self._calls_agent is not None:
-                if not state.hit(f"budgets:calls:agent:{action.agent}", self._calls_agent, self._calls_window, now):
-                    return self._vote(calls["effect"], f"call budget of agent '{action.agent}' used up "
-                                      f"({calls['per_agent']} actions per {calls['window']:g}s)", "budgets.calls")
+                entries.append((f"budgets:callsum:agent:{agent}", 1.0, float(self._calls_agent), self._calls_window))
+            if entries:
+                over = self._state.spend(entries, now)
+                if over is not None:
+                    scope = entries[over[0]][0].split(":", 3)[2]
+                    if scope == "session":
+                        why = (f"call budget of session '{session}' used up "
+                               f"({calls['per_session']} actions per {calls['window']:g}s)")
+                    else:
+                        why = f"call budget of agent '{agent}' used up ({calls['per_agent']} actions per {calls['window']:g}s)"
+                    return self._vote(calls["effect"], why, "budgets.calls")
         return None
 
     def _sums(self, action: Action, spends: tuple[_Spend, ...], tokens: Optional[float], now: float) -> Optional[Decision]:
