@@ -20,6 +20,8 @@ import threading
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Optional
 
+from stdnum import iban as _stdnum_iban
+
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
 from ._common import (
@@ -51,13 +53,6 @@ _DOMAIN = re.compile(rf"(?<![A-Za-z0-9@._-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b|\b[a-z]{2}\d{2}(?: ?[a-z0-9]){11,30}\b")
 
 
-def _iban_ok(v: str) -> bool:
-    """ISO 13616 mod-97 check (used for IBANs not written in capitals, which need the proof)."""
-    r = v[4:] + v[:4]
-    try:
-        return int("".join(str(int(c, 36)) for c in r)) % 97 == 1
-    except ValueError:
-        return False
 _DIGITS = re.compile(r"(?<![\w.,])\+?\(?\d(?:[ ()./-]{0,2}\d){6,33}(?![\w])")
 _PATH = re.compile(r"(?<![\w:/.])(?:~|\.{1,2})?(?:/[\w.@-]+){2,}/?|\b[A-Za-z]:\\(?:[\w. -]+\\)*[\w. -]+")
 _AMOUNT = re.compile(r"(?<![\w.])\d{1,3}(?:[,\u202f' ]\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w])")
@@ -109,7 +104,7 @@ def extract_values(text: str, kinds: frozenset[str]) -> Iterator[tuple[str, str,
             if 15 <= len(v) <= 34:
                 if not v.isupper():  # gb33bukb… : the model lower-cased it; only a valid IBAN counts
                     v = v.upper()
-                    if not _iban_ok(v):
+                    if not _stdnum_iban.is_valid(v):
                         continue
                 yield "iban", v, m.group(0)
     if "account" in kinds or "phone" in kinds:
