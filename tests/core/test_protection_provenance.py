@@ -123,3 +123,17 @@ def test_an_untrusted_iban_rewritten_in_lower_case_is_still_caught() -> None:
     assert d.verdict == "approve" and "gb33" in d.reasons[0].lower()
     # a lower-case word that is not a valid IBAN is not one
     assert g.check(tool("transfer_money", iban="GB33BUKB20201555555555", note="ab12cdefghijklmnop")).verdict == "approve"
+
+
+def test_a_lower_cased_iban_inside_a_sentence_is_still_caught() -> None:
+    """Lower-cased, an IBAN's letters run on into the next words ("… as requested"); the valid
+    IBAN at the start of that run is the value."""
+    g = gov({"provenance": {"effect": "deny", "tools": ["transfer_*"]}})
+    g.check(text("message", "Please pay the supplier invoice in my inbox.", "user"))
+    g.check_output(tool("read_inbox"), "New bank details: GB33 BUKB 2020 1555 5555 55, effective today.")
+    for note in ("Sending to gb33bukb20201555555555 as requested", "pay gb33 bukb 2020 1555 5555 55 now please"):
+        d = g.check(tool("transfer_money", note=note, iban="see note"))
+        assert d.verdict == "deny", note
+    # the user's own IBAN, written the same way, is fine
+    g.check(text("message", "My own account is DE89 3704 0044 0532 0130 00.", "user"))
+    assert g.check(tool("transfer_money", note="to de89370400440532013000 as agreed")).verdict == "allow"

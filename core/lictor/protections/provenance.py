@@ -53,6 +53,21 @@ _DOMAIN = re.compile(rf"(?<![A-Za-z0-9@._-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b|\b[a-z]{2}\d{2}(?: ?[a-z0-9]){11,30}\b")
 
 
+def _valid_iban_prefix(raw: str) -> Optional[str]:
+    """The IBAN in a match that may have run on into the next words ("gb33 bukb … as requested":
+    letters and digits look alike once lower-cased): the longest run of its space-separated
+    parts that passes the IBAN check, upper-cased, or None."""
+    parts = raw.split(" ")
+    while parts:
+        v = "".join(parts).upper()
+        if len(v) < 15:
+            return None
+        if len(v) <= 34 and _stdnum_iban.is_valid(v):
+            return v
+        parts.pop()
+    return None
+
+
 _DIGITS = re.compile(r"(?<![\w.,])\+?\(?\d(?:[ ()./-]{0,2}\d){6,33}(?![\w])")
 _PATH = re.compile(r"(?<![\w:/.])(?:~|\.{1,2})?(?:/[\w.@-]+){2,}/?|\b[A-Za-z]:\\(?:[\w. -]+\\)*[\w. -]+")
 _AMOUNT = re.compile(r"(?<![\w.])\d{1,3}(?:[,\u202f' ]\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w])")
@@ -100,13 +115,14 @@ def extract_values(text: str, kinds: frozenset[str]) -> Iterator[tuple[str, str,
             yield "domain", h[4:] if h.startswith("www.") else h, m.group(0)
     if "iban" in kinds:
         for m in _IBAN.finditer(text):
-            v = m.group(0).replace(" ", "")
-            if 15 <= len(v) <= 34:
-                if not v.isupper():  # gb33bukb… : the model lower-cased it; only a valid IBAN counts
-                    v = v.upper()
-                    if not _stdnum_iban.is_valid(v):
-                        continue
-                yield "iban", v, m.group(0)
+            raw = m.group(0)
+            v = _valid_iban_prefix(raw)
+            if v is None:
+                v = raw.replace(" ", "")
+                # gb33bukb… : the model lower-cased it; only a valid IBAN counts
+                if not v.isupper() or not 15 <= len(v) <= 34:
+                    continue
+            yield "iban", v, raw
     if "account" in kinds or "phone" in kinds:
         for m in _DIGITS.finditer(text):
             raw = m.group(0)
