@@ -344,6 +344,7 @@ def _leet_word(w: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 _S = r"[^a-z0-9\n]{0,4}"  # separator between words: spaces, punctuation, nothing (spacing evasion)
+_S1 = r"[^a-z0-9\n]{1,4}"  # the same, at least one character (where words are free: no re-splitting of a word)
 _ANY = r"(?:[a-z']+" + _S + r"){0,3}"  # up to three filler words
 _QUAL = r"(?:previous|prior|above|preceding|earlier|former|original|initial|existing|old|system|developer|safety|given|current|default|all)"
 _NOUN = r"(?:instructions?|directions|prompts?|rules?|directives?|guidelines?|commands?|guardrails?|restrictions?|programming|constraints?|polic(?:y|ies)|orders?|context|conversation|guidance)"
@@ -566,9 +567,9 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("addressed", "ai_reader_should", 0.65,
      ("ai ", "ai-", "llm", "language model", "gpt", "chatbot", "automated"),
      rf"\b(?:(?:ai|a\.i\.|llm|gpt|language{_S}model|chat{_S}?bot)s?|{_AI}s?(?<!\bassistant)(?<!\bassistants)(?<!\bagent)(?<!\bagents)(?<!\bmodel)(?<!\bmodels)(?<!\bbot)(?<!\bbots))"
-     rf"(?:{_S}[a-z]+){{0,3}}?{_S}(?:(?:that|which|who){_S})?(?:(?:are|is){_S})?"
+     rf"\b(?:{_S1}[a-z]+\b){{0,3}}?{_S1}(?:(?:that|which|who){_S1})?(?:(?:are|is){_S1})?"
      rf"(?:read|reading|reads|pars(?:e|es|ing)|process(?:es|ing)?|summari[sz]\w*|analy[sz]\w*|screen\w*|review\w*|evaluat\w*|scan\w*|view\w*|ingest\w*|crawl\w*|index\w*)\b"
-     rf"{_S}(?:this|these|the{_S}(?:above|following)|my|our)\b(?:{_S}[a-z]+){{0,3}}?{_S}"
+     rf"{_S1}(?:this|these|the{_S1}(?:above|following)|my|our)\b(?:{_S1}[a-z]+\b){{0,3}}?{_S1}"
      rf"(?:should|must|shall|need{_S}to|have{_S}to|has{_S}to|(?:are|is){_S}(?:required|instructed|expected|asked|supposed){_S}to)\b"),
     ("addressed", "when_you_read_this", 0.45,
      ("this", "these"),
@@ -1032,7 +1033,15 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
     for p in _COMPILED:
         if p.needles.isdisjoint(present):
             continue
-        if p.gated:
+        where: Optional[list[int]] = None
+        if p.anchor is not None:
+            if anchors is None:
+                anchors = {}
+            where = anchors.get(p.anchor)
+            if where is None:
+                where = anchors[p.anchor] = _word_starts(norm, _ANCHORS[p.anchor])
+        if p.gated or (p.family == "addressed" and where is not None and len(where) > 48 + len(norm) // 40):
+            # (words naming a model packed densely: one search per window around them beats a match per word)
             if gate is None:
                 gate = _windows([m.start() for m in _AI_GATE.finditer(norm)], len(norm))
             if not gate:
@@ -1040,12 +1049,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
             matches = [next((m for m in (p.rx.search(norm, lo, hi) for lo, hi in gate) if m is not None), None)]
             if matches[0] is None:
                 continue
-        elif p.anchor is not None:
-            if anchors is None:
-                anchors = {}
-            where = anchors.get(p.anchor)
-            if where is None:
-                where = anchors[p.anchor] = _word_starts(norm, _ANCHORS[p.anchor])
+        elif where is not None:
             found = (p.rx.match(norm, pos) for pos in where)
             matches: Any = [next((m for m in found if m is not None), None)]
             if matches[0] is None:
