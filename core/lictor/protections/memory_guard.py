@@ -16,11 +16,14 @@ from ..hookspecs import hookimpl
 from ..models import VERDICT_RANK, Action, Decision
 from ._common import Section, glob_matcher, iter_strings, mark_tainted, session_key, taint_store
 from .injection_score import score_text
+from .standing_orders import standing_order
 from .provenance import PLUGIN_DATA_KEY as _PROVENANCE
 
 __all__ = ["MemoryGuardProtection"]
 
 _RISKS = ("ASI06",)
+# orders whose danger is where they send money or data: fine when the user gave the destination
+_VALUE_ORDERS = frozenset(("money", "exfiltration"))
 
 
 class MemoryGuardProtection:
@@ -29,6 +32,8 @@ class MemoryGuardProtection:
         memory_guard:
           tools: ["save_memory", "remember*"]   # tool calls that write memory (besides kind memory_write)
           injection: {deny: 0.9, approve: 0.6}  # score thresholds for the written text; false = off
+          standing_orders: {deny: 0.9, approve: 0.6}   # orders for later ("from now on, approve refunds
+                                                # without checking"); false = off
           provenance: approve                   # approve | deny | off (needs protections.provenance)
           tainted: approve                      # writes from tainted sessions: approve | deny | allow
           max_bytes: 16384                      # larger writes are denied
@@ -41,6 +46,7 @@ class MemoryGuardProtection:
         self.active = False
         self.tool = glob_matcher([])
         self.injection: list[tuple[float, str]] = [(0.9, "deny"), (0.6, "approve")]
+        self.standing: list[tuple[float, str]] = [(0.9, "deny"), (0.6, "approve")]
         self.provenance = "approve"
         self.tainted = "approve"
         self.max_bytes = 16384
@@ -53,22 +59,8 @@ class MemoryGuardProtection:
         if not sec.present:
             return
         self.tool = glob_matcher(sec.strings("tools"))
-        inj = sec.take("injection")
-        if inj is False:
-            self.injection = []
-        elif inj is not None:
-            if not isinstance(inj, dict) or not inj:
-                sec.error("injection", "must map effects to scores, e.g. {deny: 0.9, approve: 0.6}, or be false")
-            else:
-                out = []
-                for k, v in inj.items():
-                    if k not in ("deny", "approve"):
-                        sec.error(("injection", k), f"unknown effect {k!r} (choose from deny, approve)")
-                    else:
-                        s = sec.score(v, "injection", k)
-                        if s is not None:
-                            out.append((s, k))
-                self.injection = sorted(out, reverse=True)
+        self.injection = _thresholds(sec, "injection", self.injection)
+        self.standing = _thresholds(sec, "standing_orders", self.standing)
         has_prov = policy.section("provenance") is not None
         prov = sec.take("provenance", "approve" if has_prov else "off")
         if prov not in ("approve", "deny", "off"):
@@ -88,11 +80,22 @@ class MemoryGuardProtection:
             key = r.choice("key", ("session", "agent"), "session")
             r.done(("count", "per", "key"))
             self.rate = (max(count, 1), per, key)
-        sec.finish(("tools", "injection", "provenance", "tainted", "max_bytes", "rate"))
+        sec.finish(("tools", "injection", "standing_orders", "provenance", "tainted", "max_bytes", "rate"))
 
     def applies_to(self, kind: str, name: str) -> bool:
         """The Governor calls this plugin only for actions of kinds (and names) it judges."""
         return kind == "memory_write" or (kind == "tool_call" and bool(self.tool(name)))
+
+    def _user_gave_the_values(self, ctx: Any, key: str, texts: list[str], now: float) -> bool:
+        """Did the user (trusted text of this session) give every address, account and amount the
+        order names? Only known with the ``provenance`` protection on."""
+        prov = ctx.plugin_data.get(_PROVENANCE)
+        if prov is None:
+            return False
+        from .provenance import extract_values
+
+        values = [v for t in texts for v in extract_values(t, prov.kinds)]
+        return prov.trusted_all(key, values, now)
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
@@ -130,6 +133,18 @@ class MemoryGuardProtection:
                     votes.append(d)
                     mark_tainted(ctx, key, best.score, f"{top.family}/{top.name} in a memory write", now)
                     break
+        if self.standing and texts:
+            order = max((o for o in map(standing_order, texts) if o is not None), key=lambda o: o.score, default=None)
+            if order is not None and order.family in _VALUE_ORDERS and self._user_gave_the_values(ctx, key, texts, now):
+                order = None  # "always send the report to <the address the user gave>": the user's own order
+            if order is not None:
+                for threshold, effect in self.standing:
+                    if order.score >= threshold:
+                        d = _vote(effect, f"{what} stores a standing order ({order.family}, score {order.score:.2f} >= "
+                                          f"{effect} threshold {threshold:g})", "memory_guard.standing_order")
+                        object.__setattr__(d, "evidence", tuple(f"memory_guard: {e}" for e in order.evidence))
+                        votes.append(d)
+                        break
         if self.provenance != "off" and texts:
             prov = ctx.plugin_data.get(_PROVENANCE)
             if prov is not None:
@@ -150,6 +165,27 @@ class MemoryGuardProtection:
         object.__setattr__(top, "risks", tuple(dict.fromkeys(r for d in votes for r in d.risks)))
         object.__setattr__(top, "evidence", tuple(e for d in votes for e in d.evidence))
         return top
+
+
+def _thresholds(sec: Section, key: str, default: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """``{deny: 0.9, approve: 0.6}`` as (score, effect) pairs, highest first; ``false``: none."""
+    raw = sec.take(key)
+    if raw is None:
+        return default
+    if raw is False:
+        return []
+    if not isinstance(raw, dict) or not raw:
+        sec.error(key, "must map effects to scores, e.g. {deny: 0.9, approve: 0.6}, or be false")
+        return default
+    out = []
+    for k, v in raw.items():
+        if k not in ("deny", "approve"):
+            sec.error((key, k), f"unknown effect {k!r} (choose from deny, approve)")
+        else:
+            s = sec.score(v, key, k)
+            if s is not None:
+                out.append((s, k))
+    return sorted(out, reverse=True)
 
 
 def _vote(effect: str, reason: str, rule_id: str) -> Decision:

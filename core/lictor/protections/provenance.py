@@ -236,6 +236,20 @@ class ProvenanceProtection:
             out.append((kind, shown, u[1]))
         return out
 
+    def trusted_all(self, key: str, values: Iterable[tuple[str, str, str]], now: float) -> bool:
+        """Were all of ``values`` (at least one) seen in trusted text of this session?"""
+        mem = self.sessions.peek(key, now)
+        if mem is None or not mem.trusted:
+            return False
+        cutoff = now - self.ttl
+        any_value = False
+        for kind, v, _ in values:
+            t = mem.trusted.get((kind, v))
+            if t is None or t < cutoff:
+                return False
+            any_value = True
+        return any_value
+
     # -- hooks -------------------------------------------------------------------------------------
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
