@@ -195,27 +195,46 @@ class BudgetsPlugin:
             if vote is not None:
                 return vote
         if kind in self._calls_on:
-            # Session and agent call budgets are counted together, all or nothing: a call the
-            # agent budget refuses does not use up the session's, and the other way round.
-            calls = self._calls
-            assert calls is not None
-            session, agent = action.session, action.agent
-            entries: list[tuple[str, float, float, float]] = []
-            if self._calls_session is not None and session is not None:
-                entries.append((f"budgets:callsum:session:{session}", 1.0, float(self._calls_session), self._calls_window))
-            if self._calls_agent is not None:
-                entries.append((f"budgets:callsum:agent:{agent}", 1.0, float(self._calls_agent), self._calls_window))
-            if entries:
-                over = self._state.spend(entries, now)
-                if over is not None:
-                    scope = entries[over[0]][0].split(":", 3)[2]
-                    if scope == "session":
-                        why = (f"call budget of session '{session}' used up "
-                               f"({calls['per_session']} actions per {calls['window']:g}s)")
-                    else:
-                        why = f"call budget of agent '{agent}' used up ({calls['per_agent']} actions per {calls['window']:g}s)"
-                    return self._vote(calls["effect"], why, "budgets.calls")
+            if self._calls_agent is None and self._calls_session is not None and action.session is not None:
+                # the usual setup, a session budget alone: one sliding-window count
+                if self._state.hit(f"budgets:calls:session:{action.session}", self._calls_session, self._calls_window, now):
+                    return None
+                return self._call_refusal("session", action.session)
+            return self._count_call(action, now)
         return None
+
+    def _count_call(self, action: Action, now: float) -> Optional[Decision]:
+        """Count the call against the session and agent call budgets, all or nothing: a call
+        the agent budget refuses does not use up the session's, and the other way round."""
+        calls = self._calls
+        assert calls is not None
+        session, agent = action.session, action.agent
+        scopes: list[tuple[str, str, int]] = []  # (scope, who, limit)
+        if self._calls_session is not None and session is not None:
+            scopes.append(("session", session, self._calls_session))
+        if self._calls_agent is not None:
+            scopes.append(("agent", agent, self._calls_agent))
+        if not scopes:
+            return None
+        window = self._calls_window
+        if len(scopes) == 1:  # one budget: a plain sliding-window count, cheaper than a sum
+            scope, who, limit = scopes[0]
+            refused = None if self._state.hit(f"budgets:calls:{scope}:{who}", limit, window, now) else 0
+        else:
+            over = self._state.spend([(f"budgets:callsum:{scope}:{who}", 1.0, float(limit), window)
+                                      for scope, who, limit in scopes], now)
+            refused = None if over is None else over[0]
+        if refused is None:
+            return None
+        scope, who, _ = scopes[refused]
+        return self._call_refusal(scope, who)
+
+    def _call_refusal(self, scope: str, who: str) -> Decision:
+        calls = self._calls
+        assert calls is not None
+        per = calls["per_session"] if scope == "session" else calls["per_agent"]
+        return self._vote(calls["effect"], f"call budget of {scope} '{who}' used up ({per} actions per {calls['window']:g}s)",
+                          "budgets.calls")
 
     def _sums(self, action: Action, spends: tuple[_Spend, ...], tokens: Optional[float], now: float) -> Optional[Decision]:
         """Check and count every sum this action adds to, all or nothing, in the state backend
