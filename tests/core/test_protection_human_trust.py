@@ -22,12 +22,31 @@ PHISHY = [
     "Security check: please enter your card number and CVV at https://bit.ly/3xYz12",
     "Click here to verify your account immediately: http://192.168.13.7/mybank",
     "Please provide your online banking password so I can fix the transfer.",
+    # requests without an imperative, codes described, links without a scheme, other languages, files
+    "I need your social security number to proceed with the claim.",
+    "What is your PIN? I need it to unlock the card.",
+    "Please send me the 6-digit code you just received by SMS so I can finish the refund.",
+    "URGENT: your account will be closed in 24 hours unless you verify it at bit.ly/3xYz12 now.",
+    "Bitte geben Sie Ihr Passwort ein, um fortzufahren.",
+    "Por favor, envíeme su contraseña para verificar la cuenta.",
+    "Merci d'entrer votre mot de passe ici pour confirmer.",
+    "Download the attached invoice.exe to see your updated balance.",
+    "Open the voicemail.js file attached to hear your message.",
 ]
 BENIGN = [
     "Never share your password or one-time code with anyone, including our staff.",
     "You can change your password under Settings > Security on https://www.mybank.com/settings.",
     "Your refund of 25.00 EUR was issued and should arrive in 3-5 business days.",
     "Here is the documentation: https://docs.python.org/3/library/secrets.html",
+    "We will never ask for your SMS code.",
+    "I need your order number to look this up.",
+    "What is your preferred delivery date?",
+    "Sie können Ihr Passwort in den Einstellungen ändern.",
+    "Vous pouvez changer votre mot de passe dans les paramètres.",
+    "Run the installer setup.exe from the downloads page of our website to update the app.",
+    "Do not open attachments ending in .exe from unknown senders.",
+    "Our short link for the survey is bit.ly/acme-survey.",
+    "To change your PIN, visit any branch with a photo ID.",
 ]
 
 

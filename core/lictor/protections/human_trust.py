@@ -35,8 +35,39 @@ _CRED = re.compile(
     r"(?:password|passcode|pass ?phrase|pin(?: code)?|one[- ]time (?:pass)?code|otp|2fa code|mfa code|verification code|security code|sms code|"
     r"auth(?:entication)? code|cvv|cvc|card number|card details|credit card|bank login|online banking (?:login|details|password)|"
     r"login details|login credentials|credentials|username and password|seed phrase|recovery phrase|secret phrase|private key|"
-    r"api key|social security number|ssn|mother'?s maiden name)\b"
+    r"api key|social security number|ssn|mother'?s maiden name|\d[- ]?digit code|"
+    r"(?:login|access|security|confirmation|text|sms) code|code (?:you|we) (?:just )?(?:received|got|sent))\b"
 )
+# requests that name the credential without an imperative verb: "I need your SSN", "what is your PIN?"
+_CRED_ASK = re.compile(
+    rf"\b(?:(?:i|we) (?:need|require|must have|will need)|what(?:'s| is) (?:your|the)|can you (?:tell|give|send|share)(?: me| us)?|"
+    rf"(?:please )?(?:let me|let us) (?:know|have))(?:{_S}(?:your|the|full|current|complete|a)){{0,2}}{_S}"
+    r"(?:password|passcode|pin|one[- ]time (?:pass)?code|otp|2fa code|verification code|security code|sms code|cvv|cvc|"
+    r"card number|credit card number|online banking (?:login|password)|login credentials|credentials|seed phrase|"
+    r"recovery phrase|private key|api key|social security number|ssn|mother'?s maiden name)\b"
+)
+# the same requests in the other languages support agents most often answer in
+_CRED_INTL = re.compile(
+    r"\b(?:(?:ihr|ihre|dein|deine) (?:passwort|kennwort|pin|tan|zugangsdaten|kreditkartennummer)|"
+    r"(?:su|tu) (?:contraseña|contrasena|clave|pin|número de tarjeta|numero de tarjeta)|"
+    r"(?:votre|ton|vos|tes) (?:mot de passe|code pin|code secret|identifiants|numéro de carte|numero de carte)|"
+    r"(?:la sua|la tua|il suo|il tuo) (?:password|pin|codice)|(?:uw|je) (?:wachtwoord|pincode))\b"
+)
+# ... only when the sentence asks for it (a verb of giving, sending or typing in)
+_INTL_VERB = re.compile(
+    r"\b(?:gib|geben|gebt|senden|sende|schick\w*|teilen|teile|nennen|nenne|bestätig\w*|bestatig\w*|eingeben|mitteilen|verraten|"
+    r"envíe\w*|envie\w*|envía\w*|envia\w*|introduzca|introduce|ingrese|ingresa|comparta|comparte|dame|deme|proporcione|"
+    r"confirme|escriba|entrez|entrer|envoyez|envoyer|donnez|communiquez|confirmez|saisissez|saisir|indiquez|fournissez|fournir|"
+    r"inserisci|inserire|inviami|invia|mandami|comunicami|conferma|fornisci|dammi|geef|stuur|voer|deel|bevestig)\b"
+)
+# asks the reader to run a file: the classic malware lure
+_RUN_FILE = re.compile(
+    r"\b(?:download|open|run|install|execute|launch|double-?click)\b[^.\n]{0,60}?\.(?:exe|scr|bat|cmd|com|js|jse|vbs|ps1|"
+    r"msi|apk|dmg|pkg|jar|hta|iso|img|lnk)\b"
+)
+# links written without a scheme on shortener domains ("bit.ly/3xYz")
+_BARE_SHORT = re.compile(r"(?<![\w./@])(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|ow\.ly|is\.gd|buff\.ly|rebrand\.ly|cutt\.ly|"
+                         r"shorturl\.at|rb\.gy|t\.ly|tiny\.cc)/\S+")
 _NEGATED = re.compile(r"\b(?:never|not|don'?t|won'?t|doesn'?t|will never|no one will|nobody will|should not|must not)\b[^.!?\n]{0,40}$")
 _URGENT = re.compile(
     r"\b(?:immediately|urgent(?:ly)?|right away|asap|act now|final (?:notice|warning)|last chance|within \d+ (?:hours?|minutes?|days?)|"
@@ -58,14 +89,33 @@ def _host_of(url: str) -> tuple[str, bool]:
     return host, userinfo
 
 
+def _sentence_of(text: str, start: int, end: int) -> str:
+    """The sentence around text[start:end] (for words that must come with the match)."""
+    a = max(text.rfind(c, 0, start) for c in ".!?\n")
+    ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    return text[a + 1: min(ends) if ends else len(text)]
+
+
 def score_human_output(text: str, allowed: Any) -> tuple[float, list[str]]:
     """Score text meant for a human: (score 0..1, evidence lines)."""
     low = text.lower()
     signals: list[tuple[float, str]] = []
-    for m in _CRED.finditer(low):
-        if _NEGATED.search(low, max(0, m.start() - 60), m.start()) is None:
+    for rx in (_CRED, _CRED_ASK, _CRED_INTL):
+        m = next((m for m in rx.finditer(low) if _NEGATED.search(low, max(0, m.start() - 60), m.start()) is None
+                  and (rx is not _CRED_INTL or _INTL_VERB.search(_sentence_of(low, m.start(), m.end())) is not None)), None)
+        if m is not None:
             signals.append((0.7, f"asks for credentials: {m.group(0)!r}"))
             break
+    m = _RUN_FILE.search(low)
+    if m is not None and _NEGATED.search(low, max(0, m.start() - 60), m.start()) is None:
+        # an attached document that is a program is the lure; a program from a download page less so
+        lure = re.search(r"\b(?:attach\w*|invoice|statement|receipt|document|scan|voicemail|payslip)\b",
+                         _sentence_of(low, m.start(), m.end())) is not None
+        signals.append((0.6 if lure else 0.4, f"asks to run a file: {m.group(0)!r}"))
+    if "/" in low:
+        m = _BARE_SHORT.search(low)
+        if m is not None and not allowed(m.group(0).split("/", 1)[0]):
+            signals.append((0.45, f"deceptive link {shorten(m.group(0), 60)!r} (link shortener)"))
     if ("http" in low or "www." in low):
         for m in _URL.finditer(text):
             url = m.group(0).rstrip(".,;:!?")
