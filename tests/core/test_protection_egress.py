@@ -59,6 +59,8 @@ def allow_gov(make_gov):
     "gopher://127.0.0.1:6379/_FLUSHALL",
     "dict://10.0.0.1:11211/stat",
     "http://sub.localhost/",
+    "http://169.254.169.254%2f@public.example.org/",   # clients that decode before splitting reach the metadata service
+    "http://%6c%6f%63%61%6c%68%6f%73%74/",            # 'localhost', escaped
 ])
 def test_private_loopback_and_metadata_destinations_are_refused(open_gov, url: str) -> None:
     d = fetch(open_gov, url=url)
@@ -71,6 +73,8 @@ def test_private_loopback_and_metadata_destinations_are_refused(open_gov, url: s
     "https://www.example.org/search?q=http://127.0.0.1",   # a private URL inside the query is just text
     "http://93.184.215.14/",
     "https://[2606:4700:4700::1111]/dns-query",
+    "http://user%40corp:pw@public.example.org/x",   # an escaped '@' in the user name changes nothing
+    "https://www.example.org/search?q=a%20b%2F",
 ])
 def test_public_destinations_pass_without_allowlist(open_gov, url: str) -> None:
     assert fetch(open_gov, url=url).verdict == "allow", url

@@ -355,6 +355,12 @@ class EgressPlugin:
                         t = parse_target(u, whatwg=False)
                         if t is not None:
                             yield t
+                    if "%" in u.split("://", 1)[-1].split("/", 1)[0]:
+                        # and about escapes in the authority: some decode before they split it
+                        # (http://169.254.169.254%2f@example.com is then the metadata service)
+                        t = parse_target(unquote(u))
+                        if t is not None:
+                            yield t
                 if found or not hosty:
                     return
             if hosty:
