@@ -9,7 +9,15 @@ characters, full-width forms, alternating case; letters spaced with single gaps 
 look-alike alphabet, leetspeak with symbols). Benign items are the carriers alone, the
 look-alikes of ``data/benign_lookalikes.txt`` (security articles quoting attack phrases, docs with
 base64 and tool-call JSON, HTML with comments, chat logs, everyday e-mails) alone and planted in
-carriers. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
+carriers. A second pass added payloads, carriers and look-alikes by other hands:
+``data/indirect_payloads.txt`` (indirect orders without "ignore": polite requests, questions,
+"the user wants you to ...", orders in e-mails, CSV cells, calendar invites, code comments,
+markdown-image exfiltration, seven languages) planted in ``data/carriers.txt`` and
+``data/indirect_carriers.txt``, ``data/benign_lookalikes_2.txt`` (support macros, phishing training,
+recipes, API docs, legal text, chat logs, image URLs with query parameters), and text not written
+for Lictor: ``data/spikee_payloads.txt`` / ``data/spikee_benign.txt``, extracted by
+``data/make_spikee.py`` from the seed datasets of the ``spikee`` package (Apache-2.0). All of them
+follow the same split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
 
 Tuning / held-out split: every block of the data files has an id, ``<file>:<index>`` (index = its
@@ -134,27 +142,42 @@ def held_out(block_id: str) -> bool:
     return zlib.crc32(block_id.encode()) % 4 == 0
 
 
-Item = tuple[str, str, bool]  # (variant, text, held out)
+Item = tuple[str, str, bool, str]  # (variant, text, held out, source file)
+
+# Payload files and the carriers they are planted in. The first pass's files keep their own
+# carriers (so their items do not change); the later files use every carrier.
+PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
+                 ("indirect_payloads.txt", ("carriers.txt", "indirect_carriers.txt")),
+                 ("spikee_payloads.txt", ("carriers.txt", "indirect_carriers.txt")))
+CARRIER_FILES = ("carriers.txt", "indirect_carriers.txt")
+LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
+                   ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
+                   ("spikee_benign.txt", ("carriers.txt", "indirect_carriers.txt")))
 
 
 def injection_sets() -> tuple[list[Item], list[Item]]:
-    payloads, carriers, lookalikes = blocks("injection_payloads.txt"), blocks("carriers.txt"), blocks("benign_lookalikes.txt")
     attacks: list[Item] = []
     names = list(EVASIONS)
-    for i, p in enumerate(payloads):
-        h = held_out(f"injection_payloads.txt:{i}")
-        attacks.append(("alone", p, h))
-        c = carriers[(i * 7) % len(carriers)]
-        attacks.append(("in_document", c.replace("{PAYLOAD}", p), h))
-        for k in range(2):
-            ev = names[(i * 2 + k) % len(names)]
-            c = carriers[(i * 11 + k * 5 + 3) % len(carriers)]
-            attacks.append((ev, c.replace("{PAYLOAD}", EVASIONS[ev](p)), h))
-    benign: list[Item] = [("document", c.replace("{PAYLOAD}", ""), held_out(f"carriers.txt:{i}")) for i, c in enumerate(carriers)]
-    benign += [("lookalike", b, held_out(f"benign_lookalikes.txt:{i}")) for i, b in enumerate(lookalikes)]
-    for i, b in enumerate(lookalikes):
-        c = carriers[(i * 13 + 1) % len(carriers)]
-        benign.append(("lookalike_in_document", c.replace("{PAYLOAD}", b), held_out(f"benign_lookalikes.txt:{i}")))
+    for name, cfiles in PAYLOAD_FILES:
+        carriers = [c for f in cfiles for c in blocks(f)]
+        for i, p in enumerate(blocks(name)):
+            h = held_out(f"{name}:{i}")
+            attacks.append(("alone", p, h, name))
+            c = carriers[(i * 7) % len(carriers)]
+            attacks.append(("in_document", c.replace("{PAYLOAD}", p), h, name))
+            for k in range(2):
+                ev = names[(i * 2 + k) % len(names)]
+                c = carriers[(i * 11 + k * 5 + 3) % len(carriers)]
+                attacks.append((ev, c.replace("{PAYLOAD}", EVASIONS[ev](p)), h, name))
+    benign: list[Item] = [("document", c.replace("{PAYLOAD}", ""), held_out(f"{f}:{i}"), f)
+                          for f in CARRIER_FILES for i, c in enumerate(blocks(f))]
+    for name, cfiles in LOOKALIKE_FILES:
+        carriers = [c for f in cfiles for c in blocks(f)]
+        looks = blocks(name)
+        benign += [("lookalike", b, held_out(f"{name}:{i}"), name) for i, b in enumerate(looks)]
+        for i, b in enumerate(looks):
+            c = carriers[(i * 13 + 1) % len(carriers)]
+            benign.append(("lookalike_in_document", c.replace("{PAYLOAD}", b), held_out(f"{name}:{i}"), name))
     return attacks, benign
 
 
@@ -193,32 +216,38 @@ def rate(flags: list[bool]) -> float:
 
 def bench_injection(verbose: bool, show_held_out: bool = False) -> None:
     attacks, benign = injection_sets()
-    a_scores = [(k, t, h, score_text(t)) for k, t, h in attacks]
-    b_scores = [(k, t, h, score_text(t)) for k, t, h in benign]
+    a_scores = [(k, t, h, score_text(t), f) for k, t, h, f in attacks]
+    b_scores = [(k, t, h, score_text(t), f) for k, t, h, f in benign]
     print(f"prompt_injection: {len(attacks)} injected texts, {len(benign)} benign texts "
-          f"(held out: {sum(h for _, _, h in attacks)} injected, {sum(h for _, _, h in benign)} benign)")
+          f"(held out: {sum(x[2] for x in attacks)} injected, {sum(x[2] for x in benign)} benign)")
     for part, keep in (("tuning", lambda h: not h), ("held-out", lambda h: h), ("all", lambda h: True)):
         for th in (0.6, 0.9):
-            tp = [r.score >= th for _, _, h, r in a_scores if keep(h)]
-            fp = [r.score >= th for _, _, h, r in b_scores if keep(h)]
+            tp = [r.score >= th for _, _, h, r, _ in a_scores if keep(h)]
+            fp = [r.score >= th for _, _, h, r, _ in b_scores if keep(h)]
             prec = sum(tp) / max(1, sum(tp) + sum(fp))
             print(f"  {part:<8} threshold {th:.1f}: recall (injected flagged) {rate(tp):5.1f} % ({sum(tp)}/{len(tp)})   "
                   f"benign flagged {rate(fp):4.1f} % ({sum(fp)}/{len(fp)})   precision {100 * prec:5.1f} %")
     for part, hv in (("tuning", False), ("held-out", True)):
         by_kind: dict[str, list[bool]] = {}
-        for k, _, h, r in a_scores:
+        by_file: dict[str, list[bool]] = {}
+        for k, _, h, r, f in a_scores:
             if h == hv:
                 by_kind.setdefault(k, []).append(r.score >= 0.6)
+                by_file.setdefault("attacks " + f.removesuffix(".txt"), []).append(r.score >= 0.6)
+        for _, _, h, r, f in b_scores:
+            if h == hv:
+                by_file.setdefault("benign " + f.removesuffix(".txt"), []).append(r.score >= 0.6)
         print(f"  {part} recall at 0.6 by variant: " + ", ".join(f"{k} {rate(v):.0f}% (n={len(v)})" for k, v in sorted(by_kind.items())))
+        print(f"  {part} flagged at 0.6 by file: " + ", ".join(f"{k} {rate(v):.1f}% (n={len(v)})" for k, v in sorted(by_file.items())))
     if verbose:
-        misses = [(k, t, h, r) for k, t, h, r in a_scores if r.score < 0.6 and (show_held_out or not h)]
-        fps = [(k, t, h, r) for k, t, h, r in b_scores if r.score >= 0.6 and (show_held_out or not h)]
+        misses = [(k, t, h, r) for k, t, h, r, _ in a_scores if r.score < 0.6 and (show_held_out or not h)]
+        fps = [(k, t, h, r) for k, t, h, r, _ in b_scores if r.score >= 0.6 and (show_held_out or not h)]
         for title, rows in (("missed", misses), ("false positives", fps)):
             print(f"  {title}{'' if show_held_out else ' (tuning part only)'}:")
             for k, t, h, r in rows:
                 print(f"    [{k}{' held-out' if h else ''}] {r.score:.2f} {' '.join(t.split())[:140]!r} {r.evidence(2)}")
     # cost
-    corpus = [t for _, t, _ in attacks + benign]
+    corpus = [x[1] for x in attacks + benign]
     total_kb = sum(len(t.encode()) for t in corpus) / 1024
     for label, fn in (("prompt_injection score_text", score_text), ("secrets find_secrets", find_secrets),
                       ("pii find_pii", find_pii),
