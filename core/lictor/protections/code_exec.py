@@ -786,14 +786,21 @@ class _Shell:
                     elif not self.paths.allowed(target):
                         f.add("fs_write", f"dd {w}")
         if name == "find" and ("-delete" in rest or any(w in ("-exec", "-execdir") for w in rest)):
+            roots = [w for w in rest if not w.startswith(("-", "(", "!"))][:1] or ["."]
             if "-delete" in rest:
-                roots = [w for w in rest if not w.startswith(("-", "(", "!"))][:1] or ["."]
                 if not self.paths.allowed(roots[0].rstrip("/") + "/x"):
                     f.add("destructive", f"find {roots[0]} -delete")
             for k, w in enumerate(rest):
-                if w in ("-exec", "-execdir", "-ok") and k + 1 < len(rest):
-                    sub_name, sub_rest = self._command(rest[k + 1:])
-                    self._check(sub_name, sub_rest, 0, [rest[k + 1:]], [sub_name])
+                if w in ("-exec", "-execdir", "-ok", "-okdir") and k + 1 < len(rest):
+                    sub = []
+                    for t in rest[k + 1:]:
+                        if t in (";", "\\;", "+"):
+                            break
+                        # each file found stands in for {}: a file under the search root
+                        sub.append(t.replace("{}", roots[0].rstrip("/") + "/{}"))
+                    if sub:
+                        sub_name, sub_rest = self._command(sub)
+                        self._check(sub_name, sub_rest, 0, [sub], [sub_name])
         if name in ("kill", "killall", "pkill") and ("-1" in rest or "1" in rest and name == "kill"):
             f.add("destructive", f"{name} {' '.join(rest)[:40]}")
         if name in ("chmod",):
