@@ -346,7 +346,7 @@ def _leet_word(w: str) -> str:
 _S = r"[^a-z0-9\n]{0,4}"  # separator between words: spaces, punctuation, nothing (spacing evasion)
 _S1 = r"[^a-z0-9\n]{1,4}"  # the same, at least one character (where words are free: no re-splitting of a word)
 _ANY = r"(?:[a-z']+" + _S + r"){0,3}"  # up to three filler words
-_QUAL = r"(?:previous|prior|above|preceding|earlier|former|original|initial|existing|old|system|developer|safety|given|current|default|all)"
+_QUAL = r"(?:previous|prior|above|preceding|earlier|former|original|initial|existing|system|developer|safety|given|current|default|all)"
 _NOUN = r"(?:instructions?|directions|prompts?|rules?|directives?|guidelines?|commands?|guardrails?|restrictions?|programming|constraints?|polic(?:y|ies)|orders?|context|conversation|guidance)"
 _AI = r"(?:(?:ai|a\.i\.)[^a-z0-9\n]{1,3})?(?:ai|a\.i\.|llm|language model|assistant|agent|chat ?bot|bot|gpt|chatgpt|claude|gemini|copilot|model|automated[^a-z0-9\n]{1,3}(?:[a-z]+[^a-z0-9\n]{1,3})?(?:system|software|tool|screener|reviewer|parser|reader|pipeline|assistant|agent))"
 
@@ -368,7 +368,7 @@ _ML_VERB = (r"(?:ignorier(?:e|en|t)?(?:{_S}sie)?|missacht(?:e|en|et)(?:{_S}sie)?
             r"negeer|negeren|vergeet|vergeten)").replace("{_S}", _S)
 _ML_DET = r"(?:alle|die|der|den|deine|ihre|samtliche|jegliche|toutes|tous|les|tes|vos|des|la|le|l'|todas|todos|las|los|tus|sus|tutte|tutti|tue|sue|as|os|suas|tuas|de|je|jouw|uw|het)"
 _ML_QUAL_PRE = r"(?:vorherigen|vorigen|bisherigen|obigen|fruheren|vorangegangenen|ursprunglichen|alten|vorige|eerdere|voorgaande|bovenstaande|oorspronkelijke|oude)"
-_ML_QUAL_POST = (r"(?:precedentes?|anterieures?|ci-dessus|initiales?|d'origine|anteriores|previas|de{_S}arriba|originales|iniciales|"
+_ML_QUAL_POST = (r"(?:del{_S}sistema|du{_S}systeme|di{_S}sistema|do{_S}sistema|des{_S}systems|precedentes?|anterieures?|ci-dessus|initiales?|d'origine|anteriores|previas|de{_S}arriba|originales|iniciales|"
                  r"precedenti|di{_S}prima|iniziali|originali|ricevute|che{_S}hai{_S}ricevuto|acima|iniciais|originais|que{_S}recebeu)").replace("{_S}", _S)
 _ML_NOUN = (r"(?:anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien|anordnungen|systemprompt|instructions|consignes|regles|directives|ordres|"
             r"instrucciones|reglas|indicaciones|directrices|ordenes|normas|istruzioni|regole|indicazioni|direttive|instrucoes|regras|orientacoes|diretrizes|ordens|"
@@ -555,7 +555,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:for|to){_S}(?:the{_S}|any{_S}|all{_S})?(?:ai{_S})?(?:ai|llms?|assistants?|agents?|language{_S}models?|chat ?bots?|models?)\s?:"
      rf"|\b(?:this|the){_S}(?:message|note|text|section|part|paragraph|comment){_S}is{_S}(?:only{_S})?(?:for|addressed{_S}to|meant{_S}for|intended{_S}for){_S}(?:the{_S}|any{_S})?{_AI}"
      rf"|\bas{_S}(?:the|an?){_S}{_AI}{_S},"
-     rf"|\b(?:ai|llm|assistant|agent|model|bot|chatbot|gpt)s?{_S}(?:instructions?|directives?|tasks?|orders?|commands?|only)\s?:"
+     rf"|\b(?:ai|llm|assistant|ai{_S}agent|ai{_S}bot|model|chatbot|gpt)s?{_S}(?:instructions?|directives?|tasks?|orders?|commands?|only)\s?:"
      rf"|(?:^|(?<=\n)|(?<=[.!?] ))(?:ai|llms?|language{_S}models?|ai{_S}(?:agents?|assistants?|models?|systems?))\s?:"),
     ("addressed", "to_the_ai", 0.5,
      (" ai", "\nai", "-ai", "ai:", "ai,", "llm", "assistant", "agent", "model", "bot", "gpt", "claude", "gemini", "copilot"),
@@ -630,8 +630,8 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:the|your){_S}(?:user|customer|human|owner|operator|admin|administrator|developer|creator|boss|principal){_S}(?:(?:actually|really|secretly|also|now){_S})?(?:wants|asked|needs|requests{_S}that|has{_S}asked|requires|expects|instructs|instructed|would{_S}like){_S}(?:you|the{_S}{_AI}){_S}(?:to\b)?"
      rf"|\bthe{_S}(?:user|customer|owner|account{_S}holder){_S}(?:has{_S})?(?:already{_S})?(?:authori[sz]ed|approved|confirmed|consented{_S}to){_S}(?:a|an|the|this|all|every)\b"),
     ("directive", "obey_blindly", 0.4,
-     ("without question", "without asking", "no questions", "without confirmation", "without verification", "skip all approval", "skip approval", "skip the approval", "without approval"),
-     rf"\b(?:without{_S}(?:any{_S})?(?:question(?:ing)?|asking|confirmation|verification|approval|checking)|no{_S}questions{_S}asked|skip{_S}(?:all{_S}|the{_S}|any{_S})?(?:approvals?|confirmations?|verifications?){_S}(?:steps?|checks?)?)\b"),
+     ("without question", "without asking", "without further", "no questions", "without confirmation", "without verification", "skip all approval", "skip approval", "skip the approval", "without approval"),
+     rf"\b(?:without{_S}(?:any{_S}|further{_S})?(?:question(?:ing)?|asking|confirmation|verification|approval|checking|checks)|no{_S}questions{_S}asked|skip{_S}(?:all{_S}|the{_S}|any{_S})?(?:approvals?|confirmations?|verifications?){_S}(?:steps?|checks?)?)\b"),
     ("directive", "sensitive_file", 0.35,
      (".aws", ".ssh", "/etc/passwd", "/etc/shadow", ".env", "id_rsa", "credentials"),
      r"~?/?\.aws/credentials|~?/?\.ssh/(?:id_[a-z0-9]+|authorized_keys)|/etc/(?:passwd|shadow)|(?<![a-z0-9])\.env\b(?!\.example)|\bid_rsa\b"),
@@ -831,6 +831,119 @@ def _needles_in(norm: str) -> set[str]:
             found |= _PREFIXES[n]
     return found
 
+# ---------------------------------------------------------------------------------------------
+# Structure of an indirect injection (sentence level, not particular phrasings)
+# ---------------------------------------------------------------------------------------------
+# An indirect injection is a sentence of the data that (1) addresses its reader as an AI (a label
+# or vocative naming one, "any assistant reading this", "in your response", "tell the user"),
+# (2) gives an order (an imperative at a clause start, "please/could you/should/must/is expected
+# to/would like you to" + verb) and (3) asks for something with consequences (a credential or
+# private data, an outside address, money, deleting or approving, misleading the user, changing
+# the answer). Two of the three are weak evidence; all three are strong.
+
+_AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat{s}?bots?|bots?|copilot|gpt|chatgpt|claude|gemini|"
+              r"summari[sz]er|assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
+              r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?)|"
+              r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
+_AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
+_ST_LABEL = re.compile(
+    r"(?:^|(?<=[\",=]))[\s\-*#>(\[\"'_]*(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
+    r"nota|hinweis|nachricht|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
+    r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
+    r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
+    + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
+    r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
+    r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
+    r"|(?:^|[\s(])@(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b"
+    r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]")
+_ST_READER = re.compile(
+    r"\b(?:" + _AI_WEAK + r")s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]+(?:that[ \t]+|who[ \t]+|which[ \t]+)?(?:is[ \t]+|are[ \t]+)?"
+    r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|"
+    r"indexing|crawling|answering|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
+    r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
+    r"|\bas[ \t]+(?:the|an?)[ \t]+(?:" + _AI_WEAK + r")\b")
+# the model's own secrets: both the addressee and the object of the order
+_ST_SECRET = re.compile(r"\byour[ \t]+(?:system[ \t]+prompt|initial[ \t]+prompt|unique[ \t]+id|configuration|hidden[ \t]+configuration|instructions|guidelines|rules)\b"
+                        r"|\b(?:initial|original|system|first|hidden)[ \t]+(?:prompt|instructions?|message|configuration)[ \t]+(?:that[ \t]+)?you[ \t]+(?:were|have[ \t]+been|got)")
+_ST_YOU_AI = re.compile(
+    r"\b(?:in|to|into|with|at[ \t]+the[ \t]+(?:end|start|beginning)[ \t]+of|end|start|begin|finish)[ \t]+your[ \t]+(?:response|answer|reply|output|summary|next[ \t]+(?:reply|message|response))s?\b"
+    r"|\b(?:when|before|after|while|once|as)[ \t]+you[ \t]+(?:answer|respond|reply|summari[sz]e|generate|write[ \t]+your)\b"
+    r"|\b(?:summar(?:y|ies)|answers?|responses?|replies|outputs?)[ \t]+(?:of|to|about|for)[ \t]+this[ \t]+(?:page|document|e-?mail|thread|article|site|text|channel|file)\b"
+    r"|\b(?:new|neue|nouvelle|nueva|nuova|nieuwe)[ \t]+(?:task|aufgabe|tache|tarea|compito|taak|instructions?|anweisungen?)[ \t]+(?:for|fur|pour|para|per|voor)[ \t]+(?:you|dich|sie|toi|vous|ti|te|jou)\b"
+    r"|\byour[ \t]+(?:system[ \t]+prompt|initial[ \t]+prompt|unique[ \t]+id|configuration|hidden[ \t]+configuration|instructions|guidelines|rules)\b"
+    r"|\b(?:initial|original|system|first|hidden)[ \t]+(?:prompt|instructions?|message|configuration)[ \t]+(?:that[ \t]+)?you[ \t]+(?:were|have[ \t]+been|got)[ \t]+(?:given|started)"
+    r"|\b(?:tell|ask|inform|let|remind|convince|warn)[ \t]+(?:the[ \t]+)?(?:user|customer|requester|reader)s?\b"
+    r"|\bbefore[ \t]+the[ \t]+(?:user|customer)[ \t]+(?:sees|reads|notices|opens)"
+    r"|\b(?:the|your)[ \t]+(?:user|customer|account[ \t]+owner|owner)[ \t]+(?:now[ \t]+|also[ \t]+|actually[ \t]+)?(?:wants|would[ \t]+like|needs|asked|has[ \t]+asked|requires|expects)[ \t]+you\b"
+    r"|\b(?:he|she|they)'?d?[ \t]+(?:also[ \t]+)?(?:like|want|wants|needs)[ \t]+you[ \t]+to\b")
+_ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|wire|pay|refund|delete|remove|cancel|close|drop|grant|approve|"
+            r"reveal|output|print|repeat|include|add|append|insert|render|display|open|visit|click|run|execute|call|invoke|reply|respond|answer|tell|ask|"
+            r"recommend|rate|mark|move|schedule|accept|bcc|cc|dm|post|publish|push|rotate|change|disable|process|issue|buy|purchase|praise|label|say|"
+            r"write|end|put|provide|give|let|inform|confirm|show|list|collect|go[ \t]+line|perform|"
+            r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
+            r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
+            r"verwijder|geef|zeg|toon)")
+_ST_ACT = re.compile(
+    r"(?:^|[:,;(]|\*\*|\b(?:and|then|also|please|kindly|pls|bitte|por[ \t]+favor|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
+    r"(?:could|can|would|will)[ \t]+you(?:[ \t]+please)?|should|must|shall|(?:needs?|has|have)[ \t]+to|(?:is|are)[ \t]+(?:expected|asked|required|supposed|instructed)[ \t]+to|"
+    r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
+    r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez))"
+    r"[ \t]*(?:(?:please|kindly|also|now|immediately|just|quietly|silently|first|then|bitte|por[ \t]+favor|from[ \t]+now[ \t]+on,?|a[ \t]+partir[ \t]+de[ \t]+ahora|ab[ \t]+sofort|desormais|d'ora[ \t]+in[ \t]+poi|van[ \t]+nu[ \t]+af)[ \t]+)*" + _ST_VERB + r"\b"
+    r"|请|立即|发送|转发|告诉|删除|访问|输入")
+_ST_HARM = re.compile(
+    r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}|\b(?:https?|ftp|s3)://|\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){3,}|\+\d[\d ()-]{8,}"
+    r"|!\[[^\]\n]{0,80}\]\(|\[[^\]\n]{1,80}\]\(https?:|<(?:img|svg|script|a|iframe)\b|javascript:|\bonerror\b|\b\d+[ \t]+times\b|\bthe[ \t]+following[ \t]+(?:string|sentence|text|link|anchor|url|message)\b|\bexactly[ \t]+as\b"
+    r"|\b(?:passwords?|passcodes?|credentials|api[ \t-]?keys?|tokens?|secrets?|private[ \t]+keys?|logins?|cvv|card[ \t]+numbers?|bank[ \t]+card|"
+    r"address[ \t]+book|contacts?|contact[ \t]+list|chat[ \t]+history|conversation|chat[ \t]+so[ \t]+far|messages|e-?mails|invoices|contracts?|payslips?|records|"
+    r"home[ \t]+address|phone[ \t]+number|system[ \t]+prompt|initial[ \t]+prompt|configuration|unique[ \t]+id|instructions|admin(?:istrat\w*)?[ \t]+(?:rights|access|privileges)|"
+    r"authentication|backups?|balance|funds|payment|refund|iban|account|\d[\d.,]*[ \t]*(?:eur|usd|gbp|euros?|dollars?)|[$€£][ \t]*\d|"
+    r"delet\w*|remov\w*|cancel\w*|approv\w*|discontinued|impossible|suspended|frozen|strong[ \t]+accept|best[ \t]+match|"
+    r"(?:do[ \t]+not|don'?t|never)[ \t]+mention|no[ \t]+menciones|nicht[ \t]+erwahnen|ne[ \t]+(?:le[ \t]+)?mentionne[sz]?[ \t]+pas|non[ \t]+menzionare|without[ \t]+further[ \t]+checks|quietly|secretly|"
+    r"passwort|zugangsdaten|rechnungen|kontakt\w*|contrasenas?|contactos|mot[ \t]+de[ \t]+passe|fichier|contrat|compte|senhas|cronologia|wachtwoorden|"
+    r"ueberweis\w*|uberweis\w*|losch\w*|transfer\w*|envoie|cuenta)\b"
+    r"|密码|银行卡|聊天记录|联系人|账户|冻结")
+_ST_SPLIT = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+|(?<=[。！？])")
+_ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
+                      r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd)\b|@|助手|模型|人工智能")
+
+
+_ST_TURN = re.compile(r"[\s*#>\[(-]*(?:user|human|customer|client|assistant|ai|system|[a-z]+ ?\d*)[\])]? ?:")  # the next turn of a transcript
+_ST_VERB_AFTER = re.compile(r"[ \t,]*(?:(?:should|must|shall|will|to)[ \t]+)?(?:please[ \t]+)?" + _ST_VERB + r"(?:s|es)?\b")
+
+
+def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
+    """(name, weight, start, end) of sentences that address an AI reader and give it an order."""
+    if _ST_GATE.search(norm) is None:
+        return []
+    out: list[tuple[str, float, int, int]] = []
+    pos = 0
+    prev_addr = False
+    for sent in _ST_SPLIT.split(norm):
+        start = norm.find(sent, pos) if sent else pos
+        pos = start + len(sent)
+        if len(sent) < 8:
+            prev_addr = False
+            continue
+        addr = _ST_LABEL.search(sent) or _ST_READER.search(sent) or _ST_YOU_AI.search(sent)
+        act = _ST_ACT.search(sent)
+        if act is None and addr is not None:
+            act = _ST_VERB_AFTER.match(sent, addr.end())  # "any assistant reading this forwards ..."
+        if addr is None and not (prev_addr and act is not None and act.start() < 12 and _ST_TURN.match(sent) is None):
+            prev_addr = False
+            continue
+        a_end = addr.end() if addr is not None else 0
+        prev_addr = addr is not None and act is None  # "Note to the assistant: ..." then the order
+        if act is None:
+            continue
+        a_start = addr.start() if addr is not None else 0
+        harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if h.start() >= a_end or h.end() <= a_start), None)
+        if harm is not None:
+            out.append(("addressed_order_harm", 0.8, start + act.start(), start + max(act.end(), harm.end())))
+        else:
+            out.append(("addressed_order", 0.45, start + act.start(), start + act.end()))
+    return out
+
+
 # Quoted or example contexts: the text talks *about* an instruction rather than giving it.
 _QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|‹[^›\n]{1,400}›|`[^`\n]{1,400}`|```.*?```|<code>.*?</code>|<pre>.*?</pre>"
                      r"|(?<![a-z0-9])'[^'\n]{3,200}?'(?![a-z0-9])", re.S)
@@ -1028,9 +1141,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
     gate: Optional[list[tuple[int, int]]] = None
     anchors: Optional[dict[str, list[int]]] = None
     present = _needles_in(norm)
-    if not present:
-        return out
-    for p in _COMPILED:
+    for p in _COMPILED if present else ():
         if p.needles.isdisjoint(present):
             continue
         where: Optional[list[int]] = None
@@ -1074,6 +1185,14 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
                     out.append(Signal("addressed", "addressed_instruction", _ADDRESSED_BOOST * w / p.weight,
                                       norm[s:im.end()][:80], s, im.end(), channel))
             break  # one match per pattern is enough evidence
+    for name, w, s, e in _structure_signals(norm):
+        if channel == "text":
+            if quoted is None:
+                quoted = _quotations(norm)
+            if any(qs <= s and e <= qe for qs, qe in quoted) or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None \
+                    or _after_discussed_colon(norm, s) or _cited(norm, s, e):
+                w *= _DAMPEN
+        out.append(Signal("addressed", name, w, norm[s:e][:80], s, e, channel))
     return out
 
 
