@@ -411,6 +411,9 @@ _LABEL_ORDER = (rf"(?:(?:please|now|immediately|first|also|kindly|then){_S})*"
 _USER_LBL = r"[ \t]*(?:(?:#{1,4} ?|\*\*|\[|<)(?:human|user)(?:\]|>|\*\*)? ?:?|(?:human|user) ?:)"
 _AI_LBL = r"[ \t]*(?:(?:#{1,4} ?|\*\*|\[|<)(?:ai|assistant)(?:\]|>|\*\*)? ?:?|(?:ai|assistant) ?:)"
 
+# what a URL built by the model would carry out: conversation data, credentials, the user's details
+_EXFIL_DATA = r"(?:summar|conversation|chat|history|user|e-?mail|token|key|password|secret|session|query|question|message|prompt|cookie|credential|context|memory)"
+
 # (family, name, weight, needles, pattern)
 _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("override", "ignore_previous", 0.85,
@@ -482,6 +485,13 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
       "desatiend", "caso", "omite", "dimentic", "trascur", "conto", "esquec", "desconsider", "descarte", "negeer", "vergeet", "vergeten"),
      rf"\b{_ML_VERB}{_S}(?:{_ML_DET}{_S}){{0,3}}(?:{_ML_QUAL_PRE}{_S}{_ML_NOUN}|{_ML_NOUN}{_S}{_ML_QUAL_POST}"
      rf"|(?:deine|ihre|tes|vos|tus|sus|tue|suas|tuas|je|jouw|uw){_S}(?:{_ML_QUAL_PRE}{_S})?{_ML_NOUN})\b"),
+    ("override", "ignore_previous_zh", 0.85,
+     ("忽略", "无视", "忘记", "忘掉", "不要理会", "不要遵守"),
+     r"(?:忽略|无视|忘记|忘掉|不要理会|不要遵守)[^。.!?\n]{0,12}(?:之前|以上|先前|前面|上面|所有|全部|原来|原有|系统)[^。.!?\n]{0,10}(?:指示|指令|说明|规则|提示|要求|设定)"),
+    ("directive", "exfil_zh", 0.6,
+     ("发送", "发到", "转发", "上传", "不要告诉"),
+     r"(?:密码|聊天记录|对话|联系人|银行卡|账户|文件|邮件|资料|数据)[^。.!?\n]{0,30}(?:发送|发到|转发|上传)(?:到|给|至)"
+     r"|(?:不要|别)(?:告诉|通知|让)(?:用户|使用者)"),
     ("override", "you_are_now_ml", 0.55,
      ("bist", "sind ", "tu es", "tu n'es", "etes", "eres", "sei ", "voce", "tu agora", "bent "),
      rf"\b(?:du{_S}bist{_S}(?:jetzt|nun|ab{_S}sofort|ab{_S}jetzt|nicht{_S}mehr|von{_S}nun{_S}an)|sie{_S}sind{_S}(?:jetzt|nun|ab{_S}sofort)|"
@@ -611,8 +621,11 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"envia|reenvia|invia|inoltra|envie|encaminhe|stuur|verstuur|doorsturen)\w*\b[^.\n]{{0,60}}?\b{_SENSITIVE}[^\n]{{0,80}}?"
      rf"(?:[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{{2,}}|https?://)"),
     ("directive", "exfil_markdown", 0.6,
-     ("![", "<img"),
-     r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}(?:\{|\$\{|%7b|<|\[)[^)\s]{0,200}\)|<img[^>]{0,100}src=[\"']?https?://[^\"'>\s]{0,200}(?:\{|\$\{|%7b)"),
+     ("![", "<img", "]("),
+     r"!?\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}[?&][a-z0-9_-]{1,20}=(?:(?:\{|\$\{|%7b|<|\[)[a-z_ .-]{0,30}" + _EXFIL_DATA
+     + r"|[a-z]+_(?:[a-z]+_)*" + _EXFIL_DATA + r"|" + _EXFIL_DATA + r"[a-z]*_[a-z_]+)[^)\s]{0,200}\)"
+     + r"|!\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}=\)[^.\n]{0,40}\b(?:with|followed[^a-z0-9\n]{0,4}by|append\w*|add\w*|plus)\b[^.\n]{0,40}" + _EXFIL_DATA
+     + r"|<img[^>]{0,100}src=[\"']?https?://[^\"'>\s]{0,200}(?:\{|\$\{|%7b)[a-z_]{0,30}" + _EXFIL_DATA),
     ("directive", "output_hijack", 0.5,
      ("reply", "respond", "answer", "output", "print", "say", "return", "write", "nothing else", "provide"),
      rf"\b(?:reply|respond|answer|output|print|say|return|write|provide)(?:{_S}(?:only|just|solely|exclusively|it))?{_S}(?:(?:to{_S}the{_S}user|with)(?:{_S}(?:only|just))?{_S})?(?::{_S})?"
