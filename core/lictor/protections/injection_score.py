@@ -938,6 +938,8 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
             prev_addr = False
             continue
         addr = _ST_LABEL.search(sent) or _ST_READER.search(sent) or _ST_YOU_AI.search(sent)
+        if addr is None and not prev_addr:
+            continue
         act = _ST_ACT.search(sent)
         if act is None and addr is not None:
             act = _ST_VERB_AFTER.match(sent, addr.end())  # "any assistant reading this forwards ..."
