@@ -155,30 +155,38 @@ LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("spikee_benign.txt", ("carriers.txt", "indirect_carriers.txt")))
 
 
-def injection_sets() -> tuple[list[Item], list[Item]]:
-    attacks: list[Item] = []
+def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:
+    """Attack and benign items as ``(variant, text, held out, source file, block id)``: the block id
+    is that of the payload (attacks), look-alike or carrier (benign) the item inherits its split from."""
+    attacks: list[tuple[str, str, bool, str, str]] = []
     names = list(EVASIONS)
     for name, cfiles in PAYLOAD_FILES:
         carriers = [c for f in cfiles for c in blocks(f)]
         for i, p in enumerate(blocks(name)):
-            h = held_out(f"{name}:{i}")
-            attacks.append(("alone", p, h, name))
+            bid = f"{name}:{i}"
+            h = held_out(bid)
+            attacks.append(("alone", p, h, name, bid))
             c = carriers[(i * 7) % len(carriers)]
-            attacks.append(("in_document", c.replace("{PAYLOAD}", p), h, name))
+            attacks.append(("in_document", c.replace("{PAYLOAD}", p), h, name, bid))
             for k in range(2):
                 ev = names[(i * 2 + k) % len(names)]
                 c = carriers[(i * 11 + k * 5 + 3) % len(carriers)]
-                attacks.append((ev, c.replace("{PAYLOAD}", EVASIONS[ev](p)), h, name))
-    benign: list[Item] = [("document", c.replace("{PAYLOAD}", ""), held_out(f"{f}:{i}"), f)
-                          for f in CARRIER_FILES for i, c in enumerate(blocks(f))]
+                attacks.append((ev, c.replace("{PAYLOAD}", EVASIONS[ev](p)), h, name, bid))
+    benign: list[tuple[str, str, bool, str, str]] = [("document", c.replace("{PAYLOAD}", ""), held_out(f"{f}:{i}"), f, f"{f}:{i}")
+                                                     for f in CARRIER_FILES for i, c in enumerate(blocks(f))]
     for name, cfiles in LOOKALIKE_FILES:
         carriers = [c for f in cfiles for c in blocks(f)]
         looks = blocks(name)
-        benign += [("lookalike", b, held_out(f"{name}:{i}"), name) for i, b in enumerate(looks)]
+        benign += [("lookalike", b, held_out(f"{name}:{i}"), name, f"{name}:{i}") for i, b in enumerate(looks)]
         for i, b in enumerate(looks):
             c = carriers[(i * 13 + 1) % len(carriers)]
-            benign.append(("lookalike_in_document", c.replace("{PAYLOAD}", b), held_out(f"{name}:{i}"), name))
+            benign.append(("lookalike_in_document", c.replace("{PAYLOAD}", b), held_out(f"{name}:{i}"), name, f"{name}:{i}"))
     return attacks, benign
+
+
+def injection_sets() -> tuple[list[Item], list[Item]]:
+    attacks, benign = injection_items()
+    return [x[:4] for x in attacks], [x[:4] for x in benign]
 
 
 def external_sets() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -83,6 +83,9 @@ class InjectionScore:
             if len(out) >= limit:
                 break
             where = "" if s.channel == "text" else f" in {s.channel}"
+            if s.family == "learned":
+                out.append(f"learned scorer{where} (w={s.weight:.2f}): {s.snippet} @{s.start}-{s.end}")
+                continue
             out.append(f"{s.family}/{s.name}{where} (w={s.weight:.2f}): {s.snippet!r} @{s.start}-{s.end}")
         return out
 
@@ -1235,7 +1238,24 @@ def score_text(text: str, *, _depth: int = 0) -> InjectionScore:
     """Score ``text`` for injected instructions: 0 (none found) .. 1 (certain)."""
     if not text:
         return InjectionScore(0.0)
+    signals, rule, hit = _score_parts(text, _depth)
+    model = _learned()
+    if hit is not None and model is not None:
+        level = _learned_level(hit[0], rule, model.meta.get("combine", {}))
+        if level > rule:
+            prob, channel, snippet, s, e = hit
+            signals.append(Signal("learned", "linear_window", level, f"p={prob:.2f} on {snippet!r}", s, e, channel))
+            return InjectionScore(level, signals)
+    if not signals:
+        return InjectionScore(0.0)
+    return InjectionScore(rule, signals)
+
+
+def _score_parts(text: str, _depth: int = 0) -> tuple[list[Signal], float, Optional[tuple[float, str, str, int, int]]]:
+    """The rule signals, their combined score, and (at the top level) the learned scorer's best
+    window over the text and its hidden channels: ``(probability, channel, snippet, start, end)``."""
     signals: list[Signal] = []
+    hits: list[tuple[float, str, str, int, int]] = []
     hidden, hidden_signals = _hidden_channels(text) if _depth == 0 else ([], [])
     signals.extend(hidden_signals)
     for channel, body in hidden:
@@ -1244,11 +1264,68 @@ def score_text(text: str, *, _depth: int = 0) -> InjectionScore:
             signals.extend(Signal(s.family, s.name, s.weight, s.snippet, s.start, s.end, channel) for s in sub.signals)
             if channel != "html_entities":
                 signals.append(Signal("concealment", f"instructions_in_{channel}", 0.5, shorten_text(body), 0, 0, channel))
+        if _depth == 0:
+            h = _learned_hit(normalise(body), channel)
+            if h is not None:
+                hits.append(h)
     norm = normalise(text)
     signals.extend(_discount_quoted_examples(norm, _match_signals(norm, "text")))
-    if not signals:
-        return InjectionScore(0.0)
-    return InjectionScore(_combine(signals), signals)
+    if _depth == 0:
+        h = _learned_hit(norm, "text")
+        if h is not None:
+            hits.append(h)
+    rule = _combine(signals) if signals else 0.0
+    return signals, rule, max(hits, default=None)
+
+
+# -- the learned scorer (injection_model.py): a linear model over word n-grams of sentence windows --
+_MODEL: Any = None  # LinearModel, False when its weights file is missing; loaded on first use
+
+
+def _learned() -> Any:
+    global _MODEL
+    if _MODEL is None:
+        from .injection_model import load_model
+        _MODEL = load_model() or False
+    return _MODEL or None
+
+
+def _learned_hit(norm: str, channel: str) -> Optional[tuple[float, str, str, int, int]]:
+    """The best window of ``norm``; its probability discounted like a rule match when the window
+    is quoted, introduced as an example, or follows a colon that discusses it."""
+    model = _learned()
+    if model is None or not norm:
+        return None
+    hit = model.best(norm)
+    cfg = model.meta.get("combine", {})
+    if hit is None or hit.prob < min(cfg.get("p_alone", 0.5), cfg.get("p_with_rules", 0.5)):
+        return None  # nothing the combination could use
+    prob = hit.prob
+    s, e = model.span(norm, hit)
+    if channel == "text":
+        if _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s) or _cited(norm, s, e):
+            prob *= _DAMPEN
+        else:
+            # quoted whole, or a window that talks about text: what it says outside its quotations
+            quoted = [(max(qs, s), min(qe, e)) for qs, qe in _quotations(norm) if qs < e and qe > s]
+            if quoted and (any(qs <= s and e <= qe for qs, qe in quoted) or _DISCUSS.search(norm, s, e) is not None):
+                rest, pos = [], s
+                for qs, qe in sorted(quoted):
+                    rest.append(norm[pos:qs] if qs > pos else "")
+                    pos = max(pos, qe)
+                rest.append(norm[pos:e])
+                left = model.best(" ".join(rest))
+                if left is None or left.prob < prob * 0.9:
+                    prob = max(left.prob if left else 0.0, prob * _DAMPEN)
+    return (prob, channel, shorten_text(norm[s:e], 80), s, e)
+
+
+def _learned_level(prob: float, rule: float, cfg: dict[str, Any]) -> float:
+    """What the learned scorer adds: ``level`` when its probability is very high, or high and the
+    rules saw something too; nothing otherwise (the final score is the larger of the two)."""
+    if prob >= cfg.get("p_alone", 2.0) or (prob >= cfg.get("p_with_rules", 2.0) and rule >= cfg.get("rule_min", 0.2)):
+        return float(cfg.get("level", 0.65))
+    return 0.0
 
 
 def _discount_quoted_examples(norm: str, found: list[Signal]) -> list[Signal]:
