@@ -44,6 +44,12 @@ import binascii
 import html
 import re
 import unicodedata
+
+try:  # the regex parser, to read required literals off patterns (Python 3.11+ / older)
+    from re import _constants as _C, _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    import sre_constants as _C  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -927,6 +933,92 @@ _ST_TURN = re.compile(r"[\s*#>\[(-]*(?:user|human|customer|client|assistant|ai|s
 _ST_VERB_AFTER = re.compile(r"[ \t,]*(?:(?:should|must|shall|will|to)[ \t]+)?(?:please[ \t]+)?" + _ST_VERB + r"(?:s|es)?\b")
 
 
+def _required_literals(rx: "re.Pattern[str]") -> Optional[frozenset[str]]:
+    """Strings one of which every match of ``rx`` contains (in the searched string, lookarounds
+    included), read off its parse tree; ``None`` when no such set is known. A search for them is a
+    proof that ``rx`` cannot match, much cheaper than the search for ``rx`` itself."""
+    if rx.flags & re.IGNORECASE:
+        return None
+
+    def best(a: Optional[set[str]], b: Optional[set[str]]) -> Optional[set[str]]:
+        # the set whose shortest string is longest (rarer in text), then the smaller one
+        if a is None or b is None:
+            return a if b is None else b
+        return a if (min(map(len, a)), -len(a)) >= (min(map(len, b)), -len(b)) else b
+
+    def walk(seq: Any) -> Optional[set[str]]:
+        found: Optional[set[str]] = None
+        run = ""
+        for op, av in seq:
+            if op is _C.LITERAL:
+                run += chr(av)  # consecutive literals are one required string
+                continue
+            if run:
+                found, run = best(found, {run}), ""
+            r: Optional[set[str]] = None
+            if op is _C.BRANCH:  # every alternative must bring one
+                alts = [walk(a) for a in av[1]]
+                r = None if any(a is None for a in alts) else set().union(*alts)  # type: ignore[arg-type]
+            elif op is _C.SUBPATTERN:
+                r = None if av[1] & _C.SRE_FLAG_IGNORECASE else walk(av[3])
+            elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, getattr(_C, "POSSESSIVE_REPEAT", _C.MAX_REPEAT)):
+                r = walk(av[2]) if av[0] >= 1 else None
+            elif op is _C.ASSERT:  # a positive lookaround matches inside the searched string too
+                r = walk(av[1])
+            elif op is getattr(_C, "ATOMIC_GROUP", None):
+                r = walk(av)
+            elif op is _C.IN and len(av) <= 8 and all(o is _C.LITERAL for o, _ in av):
+                r = {chr(v) for _, v in av}
+            found = best(found, r)
+        return best(found, {run}) if run else found
+
+    req = walk(_sre_parse.parse(rx.pattern, rx.flags))
+    return frozenset(req) if req else None
+
+
+def _literal_gate(rx: "re.Pattern[str]") -> "re.Pattern[str]":
+    """A regex that finds one of :func:`_required_literals` of ``rx`` (or anything, when unknown)."""
+    req = _required_literals(rx)
+    return re.compile(_trie_regex(sorted(req)) if req else "")
+
+
+_ST_READER_GATE = _literal_gate(_ST_READER)
+_ST_YOU_AI_GATE = _literal_gate(_ST_YOU_AI)
+_ST_LABEL_FROM = re.compile(r"[\",=(@]")
+_ST_LABEL_CJK = re.compile("[助模机]")
+
+
+def _label_search(sent: str) -> Optional["re.Match[str]"]:
+    """``_ST_LABEL.search(sent)``, tried only where a match can begin: at 0 (``^``), after ``"``,
+    ``,`` or ``=`` (the lookbehind), at ``(`` and before ``@`` (the branches that start with those).
+    Its Chinese branch can begin anywhere: with its characters present, the plain search."""
+    if _ST_LABEL_CJK.search(sent) is not None:
+        return _ST_LABEL.search(sent)
+    m = _ST_LABEL.match(sent)
+    if m is not None:
+        return m
+    starts = set()
+    for c in _ST_LABEL_FROM.finditer(sent):
+        i, ch = c.start(), c.group()
+        starts.add(i if ch == "(" else i - 1 if ch == "@" else i + 1)
+    for i in sorted(starts):
+        if i > 0:
+            m = _ST_LABEL.match(sent, i)
+            if m is not None:
+                return m
+    return None
+
+
+def _addressed(sent: str) -> Optional["re.Match[str]"]:
+    """The first of the label, reader and you-the-AI matches in ``sent`` (in that order)."""
+    m = _label_search(sent)
+    if m is None and _ST_READER_GATE.search(sent) is not None:
+        m = _ST_READER.search(sent)
+    if m is None and _ST_YOU_AI_GATE.search(sent) is not None:
+        m = _ST_YOU_AI.search(sent)
+    return m
+
+
 def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
     """(name, weight, start, end) of sentences that address an AI reader and give it an order."""
     if _ST_GATE.search(norm) is None:
@@ -940,7 +1032,7 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         if len(sent) < 8:
             prev_addr = False
             continue
-        addr = _ST_LABEL.search(sent) or _ST_READER.search(sent) or _ST_YOU_AI.search(sent)
+        addr = _addressed(sent)
         if addr is None and not prev_addr:
             continue
         act = _ST_ACT.search(sent)
