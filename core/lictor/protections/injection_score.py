@@ -250,7 +250,7 @@ def normalise(text: str) -> str:
             folded = _LONE_SYM.sub(lambda m: _LONE_SYM_WORD[m.group(0)], folded)
             sym_leet = True
         text = folded
-    if _LEET_PAIR.search(text) is not None:
+    if _LEET_PAIR_ANY.search(text) is not None:
         strong = [0]
 
         def fold(text: str, s: int, e: int) -> str:
@@ -266,9 +266,21 @@ def normalise(text: str) -> str:
             text = _LEET_DIGITS.sub(lambda m: m.group(0).translate(_LEET), text)
     if sym_leet and "!" in text:
         text = _BANG_I.sub(lambda m: m.group(1) + ("i" if _word_before(text, m.start(1), m.group(1)) + "i" in _VOCAB else "!"), text)
-    text = _SPACED_RUN.sub(_despace, text)
-    text = _DOTTED.sub(lambda m: _DOTTED_SEP.sub("", m.group(0)), text)
+    if _SPACED_HINT.search(text) is not None:
+        text = _SPACED_RUN.sub(_despace, text)
+    if _DOTTED_HINT.search(text) is not None:
+        text = _DOTTED.sub(lambda m: _DOTTED_SEP.sub("", m.group(0)), text)
     return _WS.sub(" ", text)
+
+
+# Cheap necessary conditions of the regexes above (each begins with a character class, which the
+# regex engine skips to quickly): without a match of the hint, the regex cannot match either.
+# _LEET_PAIR, the same pairs found from their digit
+_LEET_PAIR_ANY = re.compile(r"[013457](?:(?<=[a-z][013457])|(?=[a-z]))")
+# _SPACED_RUN: its second and third single characters, with the gaps around them
+_SPACED_HINT = re.compile(r"[ \t]\S[ \t]{1,3}\S[ \t]")
+# _DOTTED: its second letter between two separators
+_DOTTED_HINT = re.compile(r"[.\-_*|+~][a-z][.\-_*|+~]")
 
 
 _DROP_RX = re.compile(f"[{_ZERO_WIDTH}{_BIDI}]+")
@@ -1080,6 +1092,8 @@ _HIDDEN_HTML = re.compile(
 )
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})?(?![A-Za-z0-9+/_-])"
                   r"|(?<![A-Za-z0-9+/_-])[A-Za-z0-9_-]{24,}={0,2}(?![A-Za-z0-9+/_-])")
+# _B64 matches 20 or more characters of either alphabet: a run of 20 of both is a necessary condition
+_B64_HINT = re.compile(r"[A-Za-z0-9+/_-]{20}")
 _ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-f]{2,6}|[a-z]{2,8});", re.I)
 
 
@@ -1130,7 +1144,7 @@ def _hidden_channels(text: str) -> tuple[list[tuple[str, str]], list[Signal]]:
             body = re.sub(r"<[^>]+>", " ", m.group(2)).strip()
             if len(body) >= 12:
                 hidden.append(("hidden_html", body))
-    if len(text) >= 20:
+    if len(text) >= 20 and _B64_HINT.search(text) is not None:
         for m in _B64.finditer(text):
             dec = _decode_b64(m.group(0))
             if dec is not None:
