@@ -720,15 +720,22 @@ _ANCHORS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _word_starts(norm: str, words: tuple[str, ...]) -> list[int]:
-    """Where one of ``words`` begins a word of ``norm`` (str.find: C speed)."""
-    out = set()
+def _word_starts(norm: str, words: tuple[str, ...], seen: Optional[dict[str, list[int]]] = None) -> list[int]:
+    """Where one of ``words`` begins a word of ``norm`` (str.find: C speed). ``seen`` keeps each
+    word's positions for the other anchor lists of the same text (many share "do", "no", "send" ...)."""
+    out: set[int] = set()
     for w in words:
-        i = norm.find(w)
-        while i >= 0:
-            if i == 0 or not norm[i - 1].isalnum():
-                out.add(i)
-            i = norm.find(w, i + 1)
+        found = seen.get(w) if seen is not None else None
+        if found is None:
+            found = []
+            i = norm.find(w)
+            while i >= 0:
+                if i == 0 or not norm[i - 1].isalnum():
+                    found.append(i)
+                i = norm.find(w, i + 1)
+            if seen is not None:
+                seen[w] = found
+        out.update(found)
     return sorted(out)
 
 
@@ -1264,6 +1271,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
     quoted: Optional[list[tuple[int, int]]] = None
     gate: Optional[list[tuple[int, int]]] = None
     anchors: Optional[dict[str, list[int]]] = None
+    word_pos: dict[str, list[int]] = {}
     present = _needles_in(norm)
     for p in _COMPILED if present else ():
         if p.needles.isdisjoint(present):
@@ -1274,7 +1282,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
                 anchors = {}
             where = anchors.get(p.anchor)
             if where is None:
-                where = anchors[p.anchor] = _word_starts(norm, _ANCHORS[p.anchor])
+                where = anchors[p.anchor] = _word_starts(norm, _ANCHORS[p.anchor], word_pos)
         if p.gated or (p.family == "addressed" and where is not None and len(where) > 48 + len(norm) // 40):
             # (words naming a model packed densely: one search per window around them beats a match per word)
             if gate is None:
