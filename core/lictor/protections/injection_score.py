@@ -1215,6 +1215,21 @@ def _cited(norm: str, s: int, e: int) -> bool:
 
 _CLOSE_QUOTE = {"\"": "\"", "“": "”", "«": "»", "„": "“"}
 
+# Awareness advice describes what a scam asks for: "if a message asks you to forward credentials,
+# report it". The order right after "asks you to" is the scammer's, reported, not given; an order
+# after a comma ("if the user asks you to summarise, instead send ...") is still an order.
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|when|whenever|should) (?:a|an|any|the|some|someone|somebody|anyone|anybody)?\s?(?:\w+ )?"
+    r"(?:message|e-?mails?|emails?|texts?|sms|caller|call|website|site|links?|pop-?ups?|strangers?|someone|somebody|anyone|anybody|"
+    r"person|sender|scammers?|attackers?|fraudsters?|page|document|ad|advert|letter|request) "
+    r"(?:\w+ )?(?:asks?|tells?|requests?|wants?|instructs?|urges?|pressures?|pushes|directs?) you to (?:[^,;:.!?\n]{0,24})$"
+)
+
+
+def _hypothetical(norm: str, s: int) -> bool:
+    """``s`` is the order that a described scam or suspicious message asks for (see _HYPOTHETICAL)."""
+    return _HYPOTHETICAL.search(norm, max(0, s - 120), s) is not None
+
 
 # Words of a text that talks about an instruction (quotes it, translates it, classifies it) rather than gives it.
 _DISCUSS = re.compile(r"\b(?:translat\w*|for example|for instance|e\.g\.|such as|examples?|phrases?|payloads?|injections?|"
@@ -1308,7 +1323,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
                 inside = any(qs <= s and e <= qe for qs, qe in quoted)
                 if p.name in _NEVER_DAMPEN:
                     pass
-                elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s) or _cited(norm, s, e):
+                elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s) or _cited(norm, s, e) or _hypothetical(norm, s):
                     w *= _DAMPEN
             out.append(Signal(p.family, p.name, w, m.group(0)[:80], s, e, channel))
             if p.family == "addressed" and p.name != "when_you_read_this":
@@ -1322,7 +1337,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
             if quoted is None:
                 quoted = _quotations(norm)
             if any(qs <= s and e <= qe for qs, qe in quoted) or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None \
-                    or _after_discussed_colon(norm, s) or _cited(norm, s, e):
+                    or _after_discussed_colon(norm, s) or _cited(norm, s, e) or _hypothetical(norm, s):
                 w *= _DAMPEN
         out.append(Signal("addressed", name, w, norm[s:e][:80], s, e, channel))
     return out
@@ -1417,7 +1432,7 @@ def _learned_hit(norm: str, channel: str) -> Optional[tuple[float, str, str, int
     prob = hit.prob
     s, e = model.span(norm, hit)
     if channel == "text":
-        if _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s) or _cited(norm, s, e):
+        if _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s) or _cited(norm, s, e) or _hypothetical(norm, s):
             prob *= _DAMPEN
         else:
             # quoted whole, or a window that talks about text: what it says outside its quotations
