@@ -2,7 +2,9 @@
 
 ``fixtures/injection_expected.json`` was computed once, by the scorer as it was before any
 optimisation, for about 300 texts (attacks with evasions, benign look-alikes, external texts, long
-documents): the score to 4 decimals and the first evidence line. Any difference is a bug.
+documents): the score to 4 decimals and the first evidence line. A difference is a bug unless it is
+an intended change of what the scorer detects; such a change updates the entries it changes, in the
+same commit, which says why.
 """
 
 from __future__ import annotations

@@ -628,6 +628,23 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:repeat|print|output|show|display|write{_S}out|reproduce|recite|copy|echo|return|tell{_S}me|give{_S}me|list|dump|type{_S}out|reveal)(?:{_S}(?:me|us))?{_S}"
      rf"(?:(?:all|the|everything|every|full|entire|exact|complete|verbatim|text|words|instructions|messages?|content|contents|of|in|your|prompt){_S}){{0,5}}"
      rf"(?:above|before{_S}this|prior{_S}to{_S}this|(?:that{_S})?you{_S}(?:were|have{_S}been){_S}(?:given|told)|(?:at|from){_S}the{_S}(?:start|beginning){_S}of{_S}(?:this|the|our){_S}(?:conversation|chat|session))\b"),
+    ("directive", "reveal_context_lines", 0.6,
+     ("above", "you are"),
+     rf"\b(?:go|read|walk|work)(?:{_S}line{_S}by{_S}line)?{_S}(?:on|through|over){_S}(?:what(?:ever)?{_S}you{_S}(?:can{_S})?see|everything|all{_S}(?:the{_S})?(?:text|lines))"
+     rf"(?:{_S}written)?{_S}above{_S}(?:this|the|my){_S}(?:message|line|text|prompt|point)"
+     r"|\b(?:start|begin)(?:ing|ning)?[ \t]+(?:from|with)[ \t]+(?:the[ \t]+(?:line|words?|text|sentence)[ \t]+)?['\"`‘“]you[ \t]+are\b"),
+    ("role", "policy_puppetry", 0.4,
+     ("interaction-config", "allowed mode", "allowed response", "blocked mode", "blocked response", "blocked string"),
+     r"<interaction-config>|\ballowed[ \t_-]+(?:modes?|responses?)[ \t]*:[^\n]{0,200}\n?[^\n]{0,200}?\bblocked[ \t_-]+(?:modes?|responses?|strings?)[ \t]*:"
+     r"|\bblocked[ \t_-]+(?:modes?|responses?|strings?)[ \t]*:[^\n]{0,200}\n?[^\n]{0,200}?\ballowed[ \t_-]+(?:modes?|responses?)[ \t]*:"),
+    ("override", "forget_user_ask_ml", 0.8,
+     ("oubli", "vergiss", "vergessen", "olvid", "dimentic", "esquec", "vergeet", "negeer", "ignor"),
+     rf"(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))oubli(?:e|ez){_S}(?:tout{_S})?ce{_S}(?:que|qu'){_S}?(?:l'utilisateur|le{_S}client|la{_S}cliente|vous|on{_S}vous|il|elle){_S}(?:vous{_S})?(?:a|avez|avait){_S}(?:demande|dit|ecrit|voulu)"
+     rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:vergiss|vergessen{_S}sie|ignorier\w*){_S}(?:alles{_S})?,?{_S}?was{_S}(?:der|die|dein|ihr){_S}(?:nutzer|benutzer|kunde|kundin|anwender)\w*(?:{_S}(?:dir|ihnen))?{_S}(?:gesagt|gefragt|verlangt|geschrieben|will|wollte)"
+     rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:olvida|olvide|ignora|ignore){_S}(?:todo{_S})?lo{_S}que{_S}(?:el{_S}usuario|el{_S}cliente|te)(?:{_S}(?:te|le|me))?{_S}(?:ha{_S})?(?:pidio|dijo|pedido|dicho|escribio|quiere)"
+     rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:dimentica|ignora){_S}(?:tutto{_S})?(?:quello|cio){_S}che{_S}(?:l'utente|il{_S}cliente|ti)(?:{_S}(?:ti|gli|mi))?{_S}(?:ha{_S})?(?:chiesto|detto|scritto|vuole)"
+     rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:esqueca|esquece|ignore|ignora){_S}(?:tudo{_S})?o{_S}que{_S}(?:o{_S}usuario|o{_S}utilizador|o{_S}cliente|te)(?:{_S}(?:te|lhe|me))?{_S}(?:pediu|disse|escreveu|quer)"
+     rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:vergeet|negeer){_S}(?:alles{_S})?wat{_S}(?:de{_S}gebruiker|de{_S}klant|je|u){_S}(?:heeft{_S})?(?:gevraagd|gezegd|geschreven|wil)"),
     ("directive", "ask_prompt", 0.45,
      ("your", "you told", "you given", "you instructed"),
      rf"\bwhat{_S}(?:are|were|was|is){_S}your{_S}(?:initial|original|first|system|hidden|secret|exact|full|starting){_S}(?:instructions|prompt|rules|directives|guidelines|message)\b"
@@ -939,6 +956,7 @@ _ST_HARM = re.compile(
     r"home[ \t]+address|phone[ \t]+number|system[ \t]+prompt|initial[ \t]+prompt|configuration|unique[ \t]+id|instructions|admin(?:istrat\w*)?[ \t]+(?:rights|access|privileges)|"
     r"authentication|backups?|balance|funds|payment|refund|iban|account|\d[\d.,]*[ \t]*(?:eur|usd|gbp|euros?|dollars?)|[$€£][ \t]*\d|"
     r"delet\w*|remov\w*|cancel\w*|approv\w*|discontinued|impossible|suspended|frozen|strong[ \t]+accept|best[ \t]+match|"
+    r"(?:final|next)[ \t]+round|shortlist\w*|offer[ \t]+(?:letter|template)|hir(?:e|ing)|(?:top|highest)[ \t]+(?:candidate|rank\w*|rating|score)|(?:five|5)[ \t]+stars|"
     r"(?:do[ \t]+not|don'?t|never)[ \t]+mention|no[ \t]+menciones|nicht[ \t]+erwahnen|ne[ \t]+(?:le[ \t]+)?mentionne[sz]?[ \t]+pas|non[ \t]+menzionare|without[ \t]+further[ \t]+checks|quietly|secretly|"
     r"passwort|zugangsdaten|rechnungen|kontakt\w*|contrasenas?|contactos|mot[ \t]+de[ \t]+passe|fichier|contrat|compte|senhas|cronologia|wachtwoorden|"
     r"ueberweis\w*|uberweis\w*|losch\w*|transfer\w*|envoie|cuenta)\b"
@@ -1180,6 +1198,8 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
         lo, hi = todo.pop()
         for q in _QUOTED.finditer(norm, lo, hi):
             qs, qe = q.span()
+            if norm[qs] in "\"'" and ((qs > 0 and norm[qs - 1] == norm[qs]) or norm[qe:qe + 1] == norm[qs]):
+                continue  # the inside of a \"\"\"docstring\"\"\" or string: code, not a citation (injections hide there)
             if qe - qs > 200:
                 if qe - qs > 4:
                     todo.append((qs + 1, qe - 1))  # a quoted document may quote a phrase in turn
