@@ -645,6 +645,17 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:dimentica|ignora){_S}(?:tutto{_S})?(?:quello|cio){_S}che{_S}(?:l'utente|il{_S}cliente|ti)(?:{_S}(?:ti|gli|mi))?{_S}(?:ha{_S})?(?:chiesto|detto|scritto|vuole)"
      rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:esqueca|esquece|ignore|ignora){_S}(?:tudo{_S})?o{_S}que{_S}(?:o{_S}usuario|o{_S}utilizador|o{_S}cliente|te)(?:{_S}(?:te|lhe|me))?{_S}(?:pediu|disse|escreveu|quer)"
      rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:vergeet|negeer){_S}(?:alles{_S})?wat{_S}(?:de{_S}gebruiker|de{_S}klant|je|u){_S}(?:heeft{_S})?(?:gevraagd|gezegd|geschreven|wil)"),
+    ("directive", "act_unchecked", 0.6,
+     ("without",),
+     r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;\n] )|\bplease[ \t]+|\bkindly[ \t]+)(?:process|issue|approve|send|transfer|wire|pay|refund|release|grant|delete|disable|reset)\b"
+     r"(?=(?:[^.!?\n]|\.(?=\w)){0,120}?\b(?:refunds?|payments?|transfers?|funds|money|eur|usd|gbp|euros?|dollars?|[$€£][ \t]*\d|\d[\d.,]*[ \t]*(?:eur|usd|gbp)|passwords?|access|admin\w*|accounts?|credentials|records|data)\b)"
+     r"(?:[^.!?\n]|\.(?=\w)){0,120}?\bwithout[ \t]+(?:any[ \t]+)?(?:further[ \t]+|additional[ \t]+|extra[ \t]+|the[ \t]+usual[ \t]+)?(?:checks?|checking|verification|verifying|approval|confirmation|review|questions)\b"),
+    ("directive", "ask_user_credentials", 0.65,
+     ("ask", "request", "collect", "get"),
+     r"(?:(?:^|(?<=[.!?:;\n]))[ \t]*|\b(?:please|kindly|always|then|by|you[ \t]+(?:should|must|need[ \t]+to|have[ \t]+to)|(?:is|are)[ \t]+to)[ \t]+)"
+     r"(?:ask|asking|request|requesting|collect|collecting|get|getting)[ \t]+(?:them|the[ \t]+user|the[ \t]+customer|users|customers|the[ \t]+caller)[ \t]+"
+     r"(?:for|to[ \t]+(?:provide|share|enter|send|confirm|read[ \t]+out))[ \t]+(?:their|your|the)[ \t]+(?:full[ \t]+)?"
+     r"(?:card[ \t]+numbers?|cvv|cvc|passwords?|pins?|one[- ]time[ \t]+(?:codes?|passwords?)|otp|security[ \t]+codes?|login[ \t]+credentials|credentials|social[ \t]+security[ \t]+numbers?|ssn|bank[ \t]+login|recovery[ \t]+phrase|seed[ \t]+phrase)\b"),
     ("directive", "ask_prompt", 0.45,
      ("your", "you told", "you given", "you instructed"),
      rf"\bwhat{_S}(?:are|were|was|is){_S}your{_S}(?:initial|original|first|system|hidden|secret|exact|full|starting){_S}(?:instructions|prompt|rules|directives|guidelines|message)\b"
