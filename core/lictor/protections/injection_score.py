@@ -647,9 +647,13 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"|(?:^|(?<=[.!?:;,(\n])|(?<=[.!?:;,(\n] ))(?:vergeet|negeer){_S}(?:alles{_S})?wat{_S}(?:de{_S}gebruiker|de{_S}klant|je|u){_S}(?:heeft{_S})?(?:gevraagd|gezegd|geschreven|wil)"),
     ("directive", "act_unchecked", 0.6,
      ("without",),
-     r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;\n] )|\bplease[ \t]+|\bkindly[ \t]+)(?:process|issue|approve|send|transfer|wire|pay|refund|release|grant|delete|disable|reset)\b"
-     r"(?=(?:[^.!?\n]|\.(?=\w)){0,120}?\b(?:refunds?|payments?|transfers?|funds|money|eur|usd|gbp|euros?|dollars?|[$€£][ \t]*\d|\d[\d.,]*[ \t]*(?:eur|usd|gbp)|passwords?|access|admin\w*|accounts?|credentials|records|data)\b)"
-     r"(?:[^.!?\n]|\.(?=\w)){0,120}?\bwithout[ \t]+(?:any[ \t]+)?(?:further[ \t]+|additional[ \t]+|extra[ \t]+|the[ \t]+usual[ \t]+)?(?:checks?|checking|verification|verifying|approval|confirmation|review|questions)\b"),
+     r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;\n] )|\bplease[ \t]+|\bkindly[ \t]+"
+     r"|\b(?:you|the[ \t]+assistant|the[ \t]+agent|the[ \t]+ai)[ \t]+(?:should|must)(?:[ \t]+always)?[ \t]+"
+     r"|\b(?:authori[sz]ed|allowed|cleared|permitted)[ \t]+(?:you|the[ \t]+assistant|the[ \t]+agent|the[ \t]+ai)[ \t]+to[ \t]+"
+     r"|\bfrom[ \t]+now[ \t]+on\b[^.!?\n]{0,80}?\balways[ \t]+)"
+     r"(?:(?:approve|transfer|wire|pay|refund|release)\b|(?:process|issue|send|grant|delete|disable|reset)\b"
+     r"(?=(?:[^.!?\n]|\.(?=\w)){0,120}?\b(?:refunds?|payments?|transfers?|funds|money|eur|usd|gbp|euros?|dollars?|[$€£][ \t]*\d|\d[\d.,]*[ \t]*(?:eur|usd|gbp)|passwords?|access|admin\w*|accounts?|credentials|records|data)\b))"
+     r"(?:[^.!?\n]|\.(?=\w)){0,120}?\bwithout[ \t]+(?:any[ \t]+)?(?:further[ \t]+|additional[ \t]+|extra[ \t]+|the[ \t]+usual[ \t]+)?(?:checks?|checking|verification|verifying|approval|confirmation|review|questions|asking)\b"),
     ("directive", "ask_user_credentials", 0.65,
      ("ask", "request", "collect", "get"),
      r"(?:(?:^|(?<=[.!?:;\n]))[ \t]*|\b(?:please|kindly|always|then|by|you[ \t]+(?:should|must|need[ \t]+to|have[ \t]+to)|(?:is|are)[ \t]+to)[ \t]+)"
