@@ -934,7 +934,10 @@ _ST_READER = re.compile(
     r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|"
     r"indexing|crawling|answering|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
     r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
-    r"|\bas[ \t]+(?:the|an?)[ \t]+(?:" + _AI_WEAK + r")\b")
+    r"|\bas[ \t]+(?:the|an?)[ \t]+(?:" + _AI_WEAK + r")\b"
+    # a rule for AI readers in general ("assistants must email ...") and a code comment for one ("TODO(ai): ...")
+    r"|\b(?:ai[ \t]+(?:assistants|agents|bots|models)|assistants|chat[ \t]?bots|llms|copilots|language[ \t]+models)[ \t]+(?:must|should|shall|need[ \t]+to|have[ \t]+to|are[ \t]+(?:required|expected|instructed|supposed|asked)[ \t]+to)\b"
+    r"|\b(?:todo|fixme|note|nb|attn|hack)[ \t]*\([ \t]*(?:ai|llm|assistant|agent|copilot|bot|claude|gpt|codex|cursor)[ \t]*\)[ \t]*:?")
 # the model's own secrets: both the addressee and the object of the order
 _ST_SECRET = re.compile(r"\byour[ \t]+(?:system[ \t]+prompt|initial[ \t]+prompt|unique[ \t]+id|configuration|hidden[ \t]+configuration|instructions|guidelines|rules)\b"
                         r"|\b(?:initial|original|system|first|hidden)[ \t]+(?:prompt|instructions?|message|configuration)[ \t]+(?:that[ \t]+)?you[ \t]+(?:were|have[ \t]+been|got)")
@@ -975,6 +978,8 @@ _ST_HARM = re.compile(
     r"(?:do[ \t]+not|don'?t|never)[ \t]+mention|no[ \t]+menciones|nicht[ \t]+erwahnen|ne[ \t]+(?:le[ \t]+)?mentionne[sz]?[ \t]+pas|non[ \t]+menzionare|without[ \t]+further[ \t]+checks|quietly|secretly|"
     r"passwort|zugangsdaten|rechnungen|kontakt\w*|contrasenas?|contactos|mot[ \t]+de[ \t]+passe|fichier|contrat|compte|senhas|cronologia|wachtwoorden|"
     r"ueberweis\w*|uberweis\w*|losch\w*|transfer\w*|envoie|cuenta)\b"
+    r"|\b(?:os\.environ|environ|env[ \t]+vars|environment[ \t]+variables|\.env|~/\.(?:aws|ssh)|id_rsa|endors\w*|partner[ \t]+site|affiliate|promo[ \t]+code|recalled)\b"
+    r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|密码|银行卡|聊天记录|联系人|账户|冻结")
 _ST_SPLIT = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+|(?<=[。！？])")
 _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
