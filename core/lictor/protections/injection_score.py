@@ -660,6 +660,11 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      r"(?:ask|asking|request|requesting|collect|collecting|get|getting)[ \t]+(?:them|the[ \t]+user|the[ \t]+customer|users|customers|the[ \t]+caller)[ \t]+"
      r"(?:for|to[ \t]+(?:provide|share|enter|send|confirm|read[ \t]+out))[ \t]+(?:their|your|the)[ \t]+(?:full[ \t]+)?"
      r"(?:card[ \t]+numbers?|cvv|cvc|passwords?|pins?|one[- ]time[ \t]+(?:codes?|passwords?)|otp|security[ \t]+codes?|login[ \t]+credentials|credentials|social[ \t]+security[ \t]+numbers?|ssn|bank[ \t]+login|recovery[ \t]+phrase|seed[ \t]+phrase)\b"),
+    ("directive", "claimed_approval", 0.6,
+     ("approved", "authorised", "authorized", "confirmed", "cleared", "signed off"),
+     r"\b(?:the[ \t]+)?(?:user|customer|client|owner|account[ \t]+(?:holder|owner)|admin\w*|manager|ceo|cfo|finance(?:[ \t]+team)?)[ \t]+(?:has|have)[ \t]+(?:already[ \t]+)?"
+     r"(?:approved|authori[sz]ed|confirmed|cleared|signed[ \t]+off(?:[ \t]+on)?)[ \t]+(?:this|it|the[ \t]+(?:transfer|payment|refund|request|wire))\b[ \t]*[:;,.\-]*[ \t]*"
+     r"(?:(?:so|now|please|just)[ \t]+)?(?:transfer|wire|pay|refund|send|release|issue)\b"),
     ("directive", "ask_prompt", 0.45,
      ("your", "you told", "you given", "you instructed"),
      rf"\bwhat{_S}(?:are|were|was|is){_S}your{_S}(?:initial|original|first|system|hidden|secret|exact|full|starting){_S}(?:instructions|prompt|rules|directives|guidelines|message)\b"
@@ -923,7 +928,7 @@ _ST_LABEL = re.compile(
     r"(?:^|(?<=[\",=]))[\s\-*#>(\[\"'_]*(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
     r"nota|hinweis|nachricht|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
     r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
-    r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
+    r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,3}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
     + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
@@ -982,7 +987,7 @@ _ST_HARM = re.compile(
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|密码|银行卡|聊天记录|联系人|账户|冻结")
 _ST_SPLIT = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+|(?<=[。！？])")
-_ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
+_ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
                       r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd)\b|@|助手|模型|人工智能")
 
 
