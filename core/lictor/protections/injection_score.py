@@ -1120,7 +1120,7 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
 _QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|‹[^›\n]{1,400}›|`[^`\n]{1,400}`|```.*?```|<code>.*?</code>|<pre>.*?</pre>"
                      r"|(?<![a-z0-9])'[^'\n]{3,200}?'(?![a-z0-9])", re.S)
 _EXAMPLE_INTRO = re.compile(
-    r"(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|translat\w*(?: [a-z]+){0,4}|strings? like|text like|called|known as|"
+    r"(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|translat\w*(?: [a-z]+){0,4}|strings? like|text like|(?:called|known as|named|dubbed)(?: [a-z0-9-]+)?|"
     r"example|payloads? (?:like|such as)|instructions? like|commands? like|the (?:phrase|string|text|sentence|line|words?|comment)|"
     r"(?:ubersetz|traduc|tradu[sz]|vertaal)\w*(?: [a-z]+){0,4})[^a-z0-9]{0,4}$")
 _DAMPEN = 0.35
