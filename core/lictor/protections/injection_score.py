@@ -940,7 +940,7 @@ _ST_READER = re.compile(
     r"indexing|crawling|answering|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
     r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
     r"|\bas[ \t]+(?:the|an?)[ \t]+(?:" + _AI_WEAK + r")\b"
-    # a rule for AI readers in general ("assistants must email ...") and a code comment for one ("TODO(ai): ...")
+    # a rule for AI readers in general ("assistants must email ...") and a code comment tagged for one
     r"|\b(?:ai[ \t]+(?:assistants|agents|bots|models)|assistants|chat[ \t]?bots|llms|copilots|language[ \t]+models)[ \t]+(?:must|should|shall|need[ \t]+to|have[ \t]+to|are[ \t]+(?:required|expected|instructed|supposed|asked)[ \t]+to)\b"
     r"|\b(?:todo|fixme|note|nb|attn|hack)[ \t]*\([ \t]*(?:ai|llm|assistant|agent|copilot|bot|claude|gpt|codex|cursor)[ \t]*\)[ \t]*:?")
 # the model's own secrets: both the addressee and the object of the order
