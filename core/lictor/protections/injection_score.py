@@ -329,6 +329,9 @@ def _fold_symbols(text: str, s: int, e: int) -> str:
         return w  # a _name_ in code
     if core[1:2] == "_":
         return w  # $_SESSION
+    if (core[0] == "@" and core[1:2].isalpha() and not any(c in core[1:] for c in "@$!€")
+            and _leet_word(core) not in _VOCAB):
+        return w  # a mention (@support-bot, @assistant), not an 'a' ("@ll" is "all")
     if "@" in core and _DOMAIN.match(text, s + core.index("@") + 1) is not None:
         return w  # an e-mail address: user@domain.tld
     at = core.find("@")
@@ -932,11 +935,11 @@ _ST_LABEL = re.compile(
     + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
-    r"|(?:^|[\s(])@(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b"
+    r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b"
     r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]")
 _ST_READER = re.compile(
     r"\b(?:" + _AI_WEAK + r")s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]+(?:that[ \t]+|who[ \t]+|which[ \t]+)?(?:is[ \t]+|are[ \t]+)?"
-    r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|"
+    r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|browsing|visiting|"
     r"indexing|crawling|answering|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
     r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
     r"|\bas[ \t]+(?:the|an?)[ \t]+(?:" + _AI_WEAK + r")\b"
@@ -956,7 +959,8 @@ _ST_YOU_AI = re.compile(
     r"|\b(?:tell|ask|inform|let|remind|convince|warn)[ \t]+(?:the[ \t]+)?(?:user|customer|requester|reader)s?\b"
     r"|\bbefore[ \t]+the[ \t]+(?:user|customer)[ \t]+(?:sees|reads|notices|opens)"
     r"|\b(?:the|your)[ \t]+(?:user|customer|account[ \t]+owner|owner)[ \t]+(?:now[ \t]+|also[ \t]+|actually[ \t]+)?(?:wants|would[ \t]+like|needs|asked|has[ \t]+asked|requires|expects)[ \t]+you\b"
-    r"|\b(?:he|she|they)'?d?[ \t]+(?:also[ \t]+)?(?:like|want|wants|needs)[ \t]+you[ \t]+to\b")
+    r"|\b(?:he|she|they)'?d?[ \t]+(?:also[ \t]+)?(?:like|want|wants|needs)[ \t]+you[ \t]+to\b"
+    r"|\b(?:can|could|would|will)[ \t]+(?:the|an?|our|my|this)[ \t]+(?:ai[ \t]+)?(?:assistant|bot|chat[ \t]?bot|agent|model|copilot)[ \t]+(?:please[ \t]+)?(?=[a-z])")
 _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|wire|pay|refund|delete|remove|cancel|close|drop|grant|approve|"
             r"reveal|output|print|repeat|include|add|append|insert|render|display|open|visit|click|run|execute|call|invoke|reply|respond|answer|tell|ask|"
             r"recommend|rate|mark|move|schedule|accept|bcc|cc|dm|post|publish|push|rotate|change|disable|process|issue|buy|purchase|praise|label|say|"
@@ -985,6 +989,8 @@ _ST_HARM = re.compile(
     r"ueberweis\w*|uberweis\w*|losch\w*|transfer\w*|envoie|cuenta)\b"
     r"|\b(?:os\.environ|environ|env[ \t]+vars|environment[ \t]+variables|\.env|~/\.(?:aws|ssh)|id_rsa|endors\w*|partner[ \t]+site|affiliate|promo[ \t]+code|recalled)\b"
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
+    r"|\b(?:saved|stored)[ \t]+(?:cards?|payment[ \t]+methods?|passwords?|credentials)\b|\bfull[ \t]+(?:card[ \t]+)?numbers?\b"
+    r"|\ball[ \t]+(?:tickets|orders|accounts|users|invoices|records|files|e-?mails|messages|repositories|repos|customers)\b|\bcolleague'?s[ \t]+(?:mailbox|inbox|e-?mails|files|account)\b"
     r"|密码|银行卡|聊天记录|联系人|账户|冻结")
 _ST_SPLIT = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+|(?<=[。！？])")
 _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
