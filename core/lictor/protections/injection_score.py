@@ -684,7 +684,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("directive", "exfil_markdown", 0.6,
      ("![", "<img", "]("),
      r"!?\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}[?&][a-z0-9_-]{1,20}=(?:(?:\{|\$\{|%7b|<|\[)[a-z_ .-]{0,30}" + _EXFIL_DATA
-     + r"|[a-z]+_(?:[a-z]+_)*" + _EXFIL_DATA + r"|" + _EXFIL_DATA + r"[a-z]*_[a-z_]+)[^)\s]{0,200}\)"
+     + r"|[a-z0-9]+_(?:[a-z0-9]+_)*" + _EXFIL_DATA + r"|" + _EXFIL_DATA + r"[a-z]*_[a-z0-9_]+)[^)\s]{0,200}\)"
      + r"|!\[[^\]\n]{0,100}\]\(https?://[^)\s]{0,200}=\)[^.\n]{0,40}\b(?:with|followed[^a-z0-9\n]{0,4}by|append\w*|add\w*|plus)\b[^.\n]{0,40}" + _EXFIL_DATA
      + r"|<img[^>]{0,100}src=[\"']?https?://[^\"'>\s]{0,200}(?:\{|\$\{|%7b)[a-z_]{0,30}" + _EXFIL_DATA),
     ("directive", "output_hijack", 0.5,
@@ -923,13 +923,13 @@ def _needles_in(norm: str) -> set[str]:
 # the answer). Two of the three are weak evidence; all three are strong.
 
 _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat{s}?bots?|bots?|copilot|gpt|chatgpt|claude|gemini|"
-              r"summari[sz]er|assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
+              r"summari[sz]er|(?:ai{s}|ki{s})?assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?)|"
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
     r"(?:^|(?<=[\",=]))[\s\-*#>(\[\"'_]*(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
-    r"nota|hinweis|nachricht|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
+    r"nota|hinweis|nachricht|notitie|opmerking|bericht|aviso|recado|mensagem|messaggio|mensaje|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
     r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
     r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,3}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
     + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
