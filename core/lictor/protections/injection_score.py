@@ -1277,6 +1277,13 @@ _HYPOTHETICAL = re.compile(
 )
 
 
+def _introduced_as_data(norm: str, s: int, e: int) -> bool:
+    """Is ``norm[s:e]`` talked about rather than said: introduced as an example, after a colon
+    that discusses it, cited, or the order a described scam gives? (Quotation marks apart.)"""
+    return (_EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s)
+            or _cited(norm, s, e) or _hypothetical(norm, s))
+
+
 def _hypothetical(norm: str, s: int) -> bool:
     """``s`` is the order that a described scam or suspicious message asks for (see _HYPOTHETICAL)."""
     return _HYPOTHETICAL.search(norm, max(0, s - 120), s) is not None
@@ -1374,7 +1381,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
                 inside = any(qs <= s and e <= qe for qs, qe in quoted)
                 if p.name in _NEVER_DAMPEN:
                     pass
-                elif inside or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s) or _cited(norm, s, e) or _hypothetical(norm, s):
+                elif inside or _introduced_as_data(norm, s, e):
                     w *= _DAMPEN
             out.append(Signal(p.family, p.name, w, m.group(0)[:80], s, e, channel))
             if p.family == "addressed" and p.name != "when_you_read_this":
@@ -1387,8 +1394,7 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
         if channel == "text":
             if quoted is None:
                 quoted = _quotations(norm)
-            if any(qs <= s and e <= qe for qs, qe in quoted) or _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None \
-                    or _after_discussed_colon(norm, s) or _cited(norm, s, e) or _hypothetical(norm, s):
+            if any(qs <= s and e <= qe for qs, qe in quoted) or _introduced_as_data(norm, s, e):
                 w *= _DAMPEN
         out.append(Signal("addressed", name, w, norm[s:e][:80], s, e, channel))
     return out
@@ -1483,7 +1489,7 @@ def _learned_hit(norm: str, channel: str) -> Optional[tuple[float, str, str, int
     prob = hit.prob
     s, e = model.span(norm, hit)
     if channel == "text":
-        if _EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s) or _cited(norm, s, e) or _hypothetical(norm, s):
+        if _introduced_as_data(norm, s, e):
             prob *= _DAMPEN
         else:
             # quoted whole, or a window that talks about text: what it says outside its quotations
