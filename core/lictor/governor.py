@@ -28,6 +28,8 @@ from .plugins import BUILTINS
 from .plugins.killswitch import KillSwitch
 from .policy.loader import load_policy_file, policy_from_dict
 from .policy.schema import Policy
+from .protections._common import shorten
+from .protections.secret_scan import mask_secrets
 from .state import MemoryState, StateBackend
 
 __all__ = ["Governor", "PluginInfo", "ENTRY_POINT_GROUP"]
@@ -72,9 +74,6 @@ def _describe(exc: BaseException) -> str:
     """An exception as it may appear in reasons: agents and the audit trail read these, and an
     error message can quote a value it choked on (a token, a password), so secrets are masked
     and the text is kept to one short line."""
-    from .protections._common import shorten
-    from .protections.secret_scan import mask_secrets
-
     return shorten(mask_secrets(f"{type(exc).__name__}: {exc}"), 300)
 
 

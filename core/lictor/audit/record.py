@@ -16,7 +16,7 @@ import orjson
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Action, Decision
 
-__all__ = ["GENESIS", "encode_decision", "expand_body", "record_dict", "chain_hash", "loads", "dumps"]
+__all__ = ["GENESIS", "encode_decision", "expand_body", "chain_hash", "loads", "dumps"]
 
 #: The ``prev`` of the first record: there is nothing before it.
 GENESIS = "0" * 64
@@ -73,17 +73,13 @@ def _text(record: dict[str, Any], key: str, value: Any, limit: int) -> None:
     record[key + "_len"] = len(value)
 
 
-def record_dict(rid: str, when: float, action: "Action", decision: "Decision", max_content: int) -> dict[str, Any]:
-    """The stored record of one decision, as a dict (see :func:`expand_body` for its bytes).
+def _journal_fields(rid: str, when: float, action: "Action", decision: "Decision", max_content: int) -> tuple:
+    """Every field of one record, in the journal's order (:func:`_expand` names them).
 
     ``action`` is the action as submitted; when the decision rewrote it (redaction, or an
     approver's edited arguments) the rewritten arguments / content are recorded as well, so the
     trail shows both what the agent asked and what actually ran.
     """
-    return _expand(_journal_fields(rid, when, action, decision, max_content))
-
-
-def _journal_fields(rid: str, when: float, action: "Action", decision: "Decision", max_content: int) -> tuple:
     # Read from the models' __dict__: frozen pydantic models keep every field there, and this
     # runs once per decision.
     ad = action.__dict__
