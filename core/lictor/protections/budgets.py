@@ -194,39 +194,26 @@ class BudgetsPlugin:
             vote = self._sums(action, spends, tokens, now)
             if vote is not None:
                 return vote
-        if kind in self._calls_on:
-            if self._calls_agent is None and self._calls_session is not None and action.session is not None:
-                # the usual setup, a session budget alone: one sliding-window count
-                if self._state.hit(f"budgets:calls:session:{action.session}", self._calls_session, self._calls_window, now):
-                    return None
-                return self._call_refusal("session", action.session)
-            return self._count_call(action, now)
-        return None
-
-    def _count_call(self, action: Action, now: float) -> Optional[Decision]:
-        """Count the call against the session and agent call budgets, all or nothing: a call
-        the agent budget refuses does not use up the session's, and the other way round."""
-        calls = self._calls
-        assert calls is not None
-        session, agent = action.session, action.agent
-        scopes: list[tuple[str, str, int]] = []  # (scope, who, limit)
-        if self._calls_session is not None and session is not None:
-            scopes.append(("session", session, self._calls_session))
-        if self._calls_agent is not None:
-            scopes.append(("agent", agent, self._calls_agent))
-        if not scopes:
+        if kind not in self._calls_on:
             return None
-        window = self._calls_window
-        if len(scopes) == 1:  # one budget: a plain sliding-window count, cheaper than a sum
-            scope, who, limit = scopes[0]
-            refused = None if self._state.hit(f"budgets:calls:{scope}:{who}", limit, window, now) else 0
-        else:
-            over = self._state.spend([(f"budgets:callsum:{scope}:{who}", 1.0, float(limit), window)
-                                      for scope, who, limit in scopes], now)
-            refused = None if over is None else over[0]
-        if refused is None:
+        # Session and agent call budgets count together, all or nothing: a call the agent budget
+        # refuses does not use up the session's, and the other way round.
+        session = action.session
+        by_session = self._calls_session is not None and session is not None
+        by_agent = self._calls_agent is not None
+        if by_session != by_agent:  # one budget applies: a plain sliding-window count, cheaper than a sum
+            scope, who, limit = ("session", session, self._calls_session) if by_session else ("agent", action.agent, self._calls_agent)
+            if self._state.hit(f"budgets:calls:{scope}:{who}", limit, self._calls_window, now):
+                return None
+            return self._call_refusal(scope, who)
+        if not by_session:
             return None
-        scope, who, _ = scopes[refused]
+        scopes = (("session", session, self._calls_session), ("agent", action.agent, self._calls_agent))
+        over = self._state.spend([(f"budgets:callsum:{scope}:{who}", 1.0, float(limit), self._calls_window)
+                                  for scope, who, limit in scopes], now)
+        if over is None:
+            return None
+        scope, who, _ = scopes[over[0]]
         return self._call_refusal(scope, who)
 
     def _call_refusal(self, scope: str, who: str) -> Decision:
