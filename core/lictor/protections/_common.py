@@ -275,16 +275,10 @@ class Section:
             self.error(("thresholds",), "give either 'thresholds' or 'effect' (with an optional 'threshold'), not both")
         out: list[tuple[float, str]] = []
         if th is not None:
-            if not isinstance(th, Mapping) or not th:
-                self.error(("thresholds",), "must map effects to scores, e.g. {deny: 0.9, approve: 0.6}")
+            scores = self._scores("thresholds", th, effects)
+            if scores is None:
                 return sorted(((v, k) for k, v in default.items()), reverse=True)
-            for k, v in th.items():
-                if k not in effects:
-                    self.error(("thresholds", k), f"unknown effect {k!r} (choose from {', '.join(effects)})")
-                else:
-                    s = self.score(v, "thresholds", k)
-                    if s is not None:
-                        out.append((s, k))
+            out = scores
         elif effect is not None or single is not None:
             e = effect if effect is not None else "deny"
             if e not in effects:
@@ -295,6 +289,34 @@ class Section:
         else:
             out = [(v, k) for k, v in default.items()]
         out.sort(reverse=True)
+        return out
+
+    def score_map(self, key: str, default: list[tuple[float, str]], effects: Sequence[str] = ("deny", "approve")
+                  ) -> list[tuple[float, str]]:
+        """``key: {deny: 0.9, approve: 0.6}`` as ``[(score, effect), ...]``, highest first;
+        ``key: false`` switches the check off (``[]``); absent: ``default``."""
+        raw = self.take(key)
+        if raw is None:
+            return default
+        if raw is False:
+            return []
+        scores = self._scores(key, raw, effects)
+        return default if scores is None else sorted(scores, reverse=True)
+
+    def _scores(self, key: str, raw: Any, effects: Sequence[str]) -> Optional[list[tuple[float, str]]]:
+        """The (score, effect) pairs of a mapping of effects to scores; None when it is not one."""
+        if not isinstance(raw, Mapping) or not raw:
+            self.error((key,), "must map effects to scores, e.g. {deny: 0.9, approve: 0.6}"
+                       + (", or be false" if key != "thresholds" else ""))
+            return None
+        out = []
+        for k, v in raw.items():
+            if k not in effects:
+                self.error((key, k), f"unknown effect {k!r} (choose from {', '.join(effects)})")
+            else:
+                s = self.score(v, key, k)
+                if s is not None:
+                    out.append((s, k))
         return out
 
 

@@ -59,8 +59,8 @@ class MemoryGuardProtection:
         if not sec.present:
             return
         self.tool = glob_matcher(sec.strings("tools"))
-        self.injection = _thresholds(sec, "injection", self.injection)
-        self.standing = _thresholds(sec, "standing_orders", self.standing)
+        self.injection = sec.score_map("injection", self.injection)
+        self.standing = sec.score_map("standing_orders", self.standing)
         has_prov = policy.section("provenance") is not None
         prov = sec.take("provenance", "approve" if has_prov else "off")
         if prov not in ("approve", "deny", "off"):
@@ -165,27 +165,6 @@ class MemoryGuardProtection:
         object.__setattr__(top, "risks", tuple(dict.fromkeys(r for d in votes for r in d.risks)))
         object.__setattr__(top, "evidence", tuple(e for d in votes for e in d.evidence))
         return top
-
-
-def _thresholds(sec: Section, key: str, default: list[tuple[float, str]]) -> list[tuple[float, str]]:
-    """``{deny: 0.9, approve: 0.6}`` as (score, effect) pairs, highest first; ``false``: none."""
-    raw = sec.take(key)
-    if raw is None:
-        return default
-    if raw is False:
-        return []
-    if not isinstance(raw, dict) or not raw:
-        sec.error(key, "must map effects to scores, e.g. {deny: 0.9, approve: 0.6}, or be false")
-        return default
-    out = []
-    for k, v in raw.items():
-        if k not in ("deny", "approve"):
-            sec.error((key, k), f"unknown effect {k!r} (choose from deny, approve)")
-        else:
-            s = sec.score(v, key, k)
-            if s is not None:
-                out.append((s, k))
-    return sorted(out, reverse=True)
 
 
 def _vote(effect: str, reason: str, rule_id: str) -> Decision:
