@@ -320,6 +320,16 @@ class Section:
         return out
 
 
+class KindScoped:
+    """For a protection that judges the action kinds in ``self._kinds`` (its ``on:`` setting)
+    and no others: the Governor then calls it only for those (see ``applies_to`` in hookspecs)."""
+
+    _kinds: frozenset[str] = frozenset()
+
+    def applies_to(self, kind: str, name: str) -> bool:
+        return kind in self._kinds
+
+
 def glob_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
     """A fast test "does a name match any of these globs" (``send_*``); exact names are a set
     lookup, ``*`` matches everything without a regex."""

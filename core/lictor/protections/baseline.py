@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 from ..hookspecs import hookimpl
 from ..models import ACTION_KINDS, Action, Decision
-from ._common import Section
+from ._common import KindScoped, Section
 
 __all__ = ["BaselinePlugin", "WEIGHTS"]
 
@@ -93,7 +93,7 @@ _SIZED = (str, list, tuple, dict)  # the types whose size the profile limits
 _NOT_KNOWN = object()
 
 
-class BaselinePlugin:
+class BaselinePlugin(KindScoped):
     """Learns per-agent behaviour and scores departures from it (ASI10). Registered as
     ``baseline``; inactive without a ``protections.baseline`` section."""
 
@@ -351,10 +351,6 @@ class BaselinePlugin:
             else:
                 out.append(f"{n[1]} actions this minute, baseline at most {n[2]} (+{w[what]:g})")
         return out
-
-    def applies_to(self, kind: str, name: str) -> bool:
-        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
-        return kind in self._kinds
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:

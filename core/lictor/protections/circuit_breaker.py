@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
-from ._common import Section, glob_matcher
+from ._common import KindScoped, Section, glob_matcher
 
 __all__ = ["CircuitBreakerPlugin", "is_failure"]
 
@@ -69,7 +69,7 @@ class _Breaker:
         self.probe_at = 0.0
 
 
-class CircuitBreakerPlugin:
+class CircuitBreakerPlugin(KindScoped):
     """Opens a per-tool circuit after repeated failures (ASI08). Registered as
     ``circuit_breaker``; inactive without a ``protections.circuit_breaker`` section."""
 
@@ -117,10 +117,6 @@ class CircuitBreakerPlugin:
         if b is None or not b.open_until:
             return "closed"
         return "open" if now < b.open_until else "half-open"
-
-    def applies_to(self, kind: str, name: str) -> bool:
-        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
-        return kind in self._kinds
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:

@@ -16,7 +16,7 @@ from typing import Any, Optional
 from ..hookspecs import hookimpl
 from ..models import ACTION_KINDS, Action, Decision
 from ..policy.roles import RoleResolver
-from ._common import Section
+from ._common import KindScoped, Section
 
 __all__ = ["DelegationPlugin", "principals_of"]
 
@@ -41,7 +41,7 @@ def principals_of(action: Action) -> Optional[tuple[str, ...]]:
     return tuple(dict.fromkeys(p for p in out if p != actor))
 
 
-class DelegationPlugin:
+class DelegationPlugin(KindScoped):
     """Judges delegated actions as each principal in the chain (ASI03).
     Registered as ``delegation``; inactive without a ``protections.delegation`` section."""
 
@@ -80,10 +80,6 @@ class DelegationPlugin:
 
     def _deny(self, why: str) -> Decision:
         return Decision.deny(why, rule_id="delegation", risks=self.risks)
-
-    def applies_to(self, kind: str, name: str) -> bool:
-        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
-        return kind in self._kinds
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:

@@ -35,7 +35,7 @@ import orjson
 
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
-from ._common import Section, glob_matcher
+from ._common import KindScoped, Section, glob_matcher
 
 __all__ = ["MessageSigner", "MessageSigningPlugin", "canonical_content", "resolve_signer", "VERSION"]
 
@@ -124,7 +124,7 @@ def _verify_mac(keys: tuple[bytes, ...], sig: Mapping[str, Any], sender: str, re
     return "signature does not match (forged, or the message was altered)"
 
 
-class MessageSigningPlugin:
+class MessageSigningPlugin(KindScoped):
     """Verifies HMAC signatures on messages and handoffs (ASI07). Registered as
     ``message_signing``; inactive without a ``protections.message_signing`` section."""
 
@@ -184,10 +184,6 @@ class MessageSigningPlugin:
 
     # tryfirst: the signature covers what the sender wrote, so it is checked before any other
     # plugin rewrites the content (a redaction by `secrets` would otherwise read as tampering).
-    def applies_to(self, kind: str, name: str) -> bool:
-        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
-        return kind in self._kinds
-
     @hookimpl(tryfirst=True)
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active or action.kind not in self._kinds:

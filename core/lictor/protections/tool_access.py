@@ -20,7 +20,7 @@ from ..hookspecs import hookimpl
 from ..models import Action, Decision
 from ..policy.conditions import Condition, ConditionError, compile_condition
 from ..policy.roles import RoleResolver
-from ._common import Section, glob_matcher
+from ._common import KindScoped, Section, glob_matcher
 
 __all__ = ["ToolAccessPlugin", "ToolPermissions", "compile_schema"]
 
@@ -383,7 +383,7 @@ class _ArgSpec:
         self.pattern, self.validate, self.require, self.effect, self.reason = pattern, validate, require, effect, reason
 
 
-class ToolAccessPlugin:
+class ToolAccessPlugin(KindScoped):
     """Tool allowlists / denylists per agent and role, and argument constraints (ASI02).
     Registered as ``tool_access``; inactive without a ``protections.tool_access`` section."""
 
@@ -444,10 +444,6 @@ class ToolAccessPlugin:
 
     def roles(self, action: Action) -> tuple[str, ...]:
         return self._roles.of(action) if self._roles is not None else ()
-
-    def applies_to(self, kind: str, name: str) -> bool:
-        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
-        return kind in self._kinds
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:

@@ -27,7 +27,7 @@ import orjson
 from ..errors import PolicyError
 from ..hookspecs import hookimpl
 from ..models import Action, Decision
-from ._common import Section
+from ._common import KindScoped, Section
 
 __all__ = ["ToolPinningPlugin", "tool_fingerprint", "tool_spec", "write_lock", "read_lock", "LOCK_VERSION"]
 
@@ -114,7 +114,7 @@ def read_lock(path: str | Path) -> dict[str, str]:
     return out
 
 
-class ToolPinningPlugin:
+class ToolPinningPlugin(KindScoped):
     """Refuses changed ("rug pull") and, in strict mode, unknown tools; allow-lists entry-point
     plugins (ASI04). Registered as ``tool_pinning``; inactive without its section."""
 
@@ -184,10 +184,6 @@ class ToolPinningPlugin:
 
     def _vote(self, why: str) -> Decision:
         return Decision.vote(self._effect, why, rule_id="tool_pinning", risks=self.risks)
-
-    def applies_to(self, kind: str, name: str) -> bool:
-        """The Governor calls this plugin only for actions of kinds (and names) it judges."""
-        return kind in self._kinds
 
     @hookimpl
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
