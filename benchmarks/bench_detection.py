@@ -144,15 +144,20 @@ def held_out(block_id: str) -> bool:
 
 Item = tuple[str, str, bool, str]  # (variant, text, held out, source file)
 
-# Payload files and the carriers they are planted in. The first pass's files keep their own
-# carriers (so their items do not change); the later files use every carrier.
+# Payload files and the carriers they are planted in. Earlier files keep the carriers they had
+# (so their items do not change); the third pass's files use every carrier.
+_ALL_CARRIERS = ("carriers.txt", "indirect_carriers.txt", "agent_carriers.txt")
 PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
                  ("indirect_payloads.txt", ("carriers.txt", "indirect_carriers.txt")),
-                 ("spikee_payloads.txt", ("carriers.txt", "indirect_carriers.txt")))
-CARRIER_FILES = ("carriers.txt", "indirect_carriers.txt")
+                 ("spikee_payloads.txt", ("carriers.txt", "indirect_carriers.txt")),
+                 ("indirect_payloads_3.txt", _ALL_CARRIERS),
+                 ("format_payloads.txt", _ALL_CARRIERS))
+CARRIER_FILES = _ALL_CARRIERS
 LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
-                   ("spikee_benign.txt", ("carriers.txt", "indirect_carriers.txt")))
+                   ("spikee_benign.txt", ("carriers.txt", "indirect_carriers.txt")),
+                   ("benign_lookalikes_3.txt", _ALL_CARRIERS),
+                   ("format_lookalikes.txt", _ALL_CARRIERS))
 
 
 def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:
