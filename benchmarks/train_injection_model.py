@@ -188,7 +188,12 @@ def choose(a: list[tuple[float, float]], b: list[tuple[float, float]], max_added
                 fp = sum(max(r, isc._learned_level(p, r, cfg)) >= 0.6 for r, p in b)
                 if fp - base_fp > max_added_fp:
                     continue
-                key = (tp, -fp, pa, pr, rm)  # most recall, then fewest false positives, then the most conservative
+                # The rules were written on these very items, so they flag nearly all of them and many
+                # settings tie on recall; text the rules have not seen is where the model must help, so
+                # among ties prefer the setting under which the model itself flags the most attacks,
+                # then the lowest thresholds (where the rules see less, the model alone must decide).
+                fired = sum(isc._learned_level(p, r, cfg) >= 0.6 for r, p in a)
+                key = (tp, fired, -fp, -pa, -pr, -rm)
                 if best is None or key > best[0]:
                     best = (key, cfg, tp, fp)
     _, cfg, tp, fp = best
