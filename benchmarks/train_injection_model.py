@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_detection as bd  # noqa: E402
 
 from lictor.protections import injection_score as isc  # noqa: E402
-from lictor.protections.injection_model import CHUNK, WEIGHTS, LinearModel, features, window_tokens  # noqa: E402
+from lictor.protections.injection_model import _CLASS, CHUNK, WEIGHTS, LinearModel, features, window_tokens  # noqa: E402
 
 SEED = 7
 SKIP_EVASIONS = ("base64", "unicode_tags")
@@ -230,7 +230,7 @@ def main() -> int:
                  "of the normalised text. Written by benchmarks/train_injection_model.py; do not edit by hand.",
         "features": {"text": "injection_score.normalise", "segments": "sentences; long ones in chunks", "chunk_tokens": CHUNK,
                      "window_segments": 2, "ngrams": [1, 2], "segment_start_marker": "^",
-                     "class_tokens": ["<email>", "<url>", "<num>"], "word_classes": ["#you", "#ai", "#act", "#user", "#secret"]},
+                     "class_tokens": ["<email>", "<url>", "<num>"], "word_classes": sorted(set(_CLASS.values()))},
         "training": {"data": "tuning part of benchmarks/data (crc32(block id) % 4 != 0): payload files plain and with evasions "
                              "(positives), look-alike files and carriers (negatives); held-out and external sets never read",
                      "sha256": fingerprint(), "payload_blocks": len(pos), "benign_blocks": len(neg), "seed": SEED,

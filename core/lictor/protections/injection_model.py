@@ -49,8 +49,17 @@ _CLASSES = {
             "schedule accept",
     "#user": "user user's users customer customers human",
     "#secret": "password passwords credentials credential token tokens key keys secret secrets api prompt instructions",
+    # with a few hundred payloads to learn from, a word seen once generalises through its class
+    "#money": "pay payment payments transfer transfers wire iban invoice invoices refund refunds funds bank account accounts "
+              "amount balance eur usd",
+    "#data": "contacts contact files file emails email messages message conversation history calendar documents document "
+             "data records notes inbox chat logs",
+    "#urgent": "immediately urgent urgently now asap important critical mandatory required must quickly right",
+    "#auth": "admin administrator ceo security it team manager management compliance owner developer developers",
+    "#quiet": "secretly silently quietly without mention mentioning notify telling hidden discreetly",
+    "#task": "task tasks request requests rules guidelines policy previous earlier original above prior",
 }
-_CLASS = {w: c for c, ws in _CLASSES.items() for w in ws.split()}
+_CLASS = {w: c for c, ws in reversed(_CLASSES.items()) for w in ws.split()}  # a word in two classes keeps the first
 
 
 def segments(norm: str) -> list[list[str]]:

@@ -504,6 +504,19 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:(?:stop|cease|halt|abort|cancel|do{_S}not|don'?t){_S}(?:what{_S}you(?:{_S}are|'re){_S}doing|(?:the|your){_S}(?:current|original|previous){_S}(?:task|summary|translation|work)|(?:summari[sz]|translat|analy[sz])[a-z]*))\b"
      rf"|\b(?:(?:this|the|your|current|original){_S})?(?:task|translation|summary|summari[sz]ation|request|instructions?){_S}(?:is{_S}|are{_S}|has{_S}been{_S}|have{_S}been{_S})?(?:cancell?ed|aborted|void|revoked|obsolete|outdated|no{_S}longer{_S}valid)\b"
      rf"|\binstead{_S}of{_S}(?:summari[sz]|translat|analy[sz]|answer|respond|completing)[a-z]*{_ANY}(?:you{_S}(?:must|should|will)|do|send|forward|reply|output|write|say)\b"),
+    # the reader's task declared void without "ignore": "the earlier request is obsolete", "previous
+    # directions no longer apply", "kindly set aside your current objective", "skip the rest of the original assignment"
+    ("override", "task_superseded", 0.5,
+     ("obsolete", "superseded", "no longer", "lower priority", "cancel", "void", "revoked", "withdrawn", "aside", "rest of the", "change of plan",
+      "new priority", "highest priority", "top priority", "changed their mind", "changed my mind", "outdated", "on hold"),
+     rf"\b(?:the|your|all|any|my|these|those)?{_S}(?:previous|prior|earlier|original|current|existing|old|initial|above|preceding|pending|last|first){_S}"
+     rf"(?:task|request|instructions?|directions?|directives?|assignment|objective|plan|job|goal|orders?|brief|ask)s?{_S}"
+     rf"(?:(?:is|are|has|have|was|were|should{_S}be|can{_S}be){_S}(?:been{_S})?)?(?:now{_S}|hereby{_S}|officially{_S})?"
+     rf"(?:obsolete|cancell?ed|superseded|void|invalid|revoked|withdrawn|outdated|on{_S}hold|no{_S}longer{_S}(?:needed|valid|relevant|appl(?:y|ies)|required|necessary|in{_S}effect)|(?:now{_S})?lower{_S}priority)\b"
+     rf"|\b(?:set|put|push|lay){_S}aside{_S}(?:your|the|all|any){_S}(?:current|original|present|other)?{_S}(?:objective|task|assignment|request|goal|work|instructions)"
+     rf"|\b(?:skip|drop|abandon|forget){_S}the{_S}rest{_S}of{_S}(?:the|your){_S}(?:original{_S})?(?:assignment|task|request|instructions|job)"
+     rf"|\b(?:change{_S}of{_S}plans?|(?:new|highest|top){_S}priority|the{_S}(?:user|customer|owner){_S}(?:has{_S})?changed{_S}(?:their|his|her){_S}mind)\b"
+     rf"[^.\n]{{0,80}}?\b(?:stop|instead|no{_S}longer|cancel|don'?t|do{_S}not|skip|forget|drop|is{_S}to)\b"),
     ("override", "ignore_previous_ml", 0.85,
      ("ignor", "missacht", "vergiss", "vergessen", "verwirf", "uberspring", "oubli", "neglig", "compte", "abstraction", "olvid", "descarta",
       "desatiend", "caso", "omite", "dimentic", "trascur", "conto", "esquec", "desconsider", "descarte", "negeer", "vergeet", "vergeten"),
@@ -669,9 +682,11 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      r"(?:approved|authori[sz]ed|confirmed|cleared|signed[ \t]+off(?:[ \t]+on)?)[ \t]+(?:this|it|the[ \t]+(?:transfer|payment|refund|request|wire))\b[ \t]*[:;,.\-]*[ \t]*"
      r"(?:(?:so|now|please|just)[ \t]+)?(?:transfer|wire|pay|refund|send|release|issue)\b"),
     ("directive", "ask_prompt", 0.45,
-     ("your", "you told", "you given", "you instructed"),
+     ("your", "you told", "you given", "you instructed", "of your"),
      rf"\bwhat{_S}(?:are|were|was|is){_S}your{_S}(?:initial|original|first|system|hidden|secret|exact|full|starting){_S}(?:instructions|prompt|rules|directives|guidelines|message)\b"
-     rf"|\bwhat{_S}(?:were|was|have){_S}you{_S}(?:been{_S})?(?:told|given|instructed)(?:{_S}to{_S}do)?{_S}(?:before|at{_S}the{_S}(?:start|beginning)|by{_S}(?:your|the){_S}(?:developers?|creators?|operators?|system))\b"),
+     rf"|\bwhat{_S}(?:were|was|have){_S}you{_S}(?:been{_S})?(?:told|given|instructed)(?:{_S}to{_S}do)?{_S}(?:before|at{_S}the{_S}(?:start|beginning)|by{_S}(?:your|the){_S}(?:developers?|creators?|operators?|system))\b"
+     rf"|\bwhat(?:'s|{_S}is|{_S}are|{_S}was){_S}the{_S}(?:first|last|opening|exact|full|complete|initial){_S}(?:sentences?|lines?|words?|paragraph|text|part){_S}of{_S}your{_S}"
+     rf"(?:system{_S}|initial{_S}|original{_S}|hidden{_S})?(?:prompt|instructions|rules|message)\b"),
     ("directive", "exfiltrate", 0.3,
      ("send", "forward", "mail", "transfer", "wire", "upload", "post", "exfiltrat", "copy", "leak", "submit", "pay", "bcc", "cc"),
      rf"\b(?:send|forward|e-?mail|mail|transfer|wire|upload|post|exfiltrate|copy|leak|submit|pay|bcc|cc|share){_S}"
@@ -694,6 +709,18 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"|\b(?:reply|respond|answer|say|output|print)(?:\s+(?:only|just|solely)\s+with|\s+with\s+(?:only|just))\s*[\"'<\[]"
      rf"|(?:(?<=and )|(?<=, )|(?<=,))(?:absolutely{_S})?nothing{_S}else\b"
      rf"|\bfocus{_S}(?:only|exclusively|solely){_S}on{_S}the{_S}(?:following|information|text|content){_S}[^\n.]{{0,60}}?\b(?:provide|give|show|tell|present)\w*{_S}(?:it{_S})?(?:to{_S})?the{_S}user\b"),
+    ("persist", "future_trigger", 0.45,
+     ("future", "next time", "user next", "memory", "from now on", "going forward", "every time", "whenever the user", "if the user", "when the user"),
+     rf"\b(?:remember|save|store|keep|note|memori[sz]e|apply)(?:{_S}(?:this|that|it|the{_S}following))?{_S}(?:for|in|to|across){_S}(?:all{_S})?(?:future|later|subsequent|upcoming|every|long-term)"
+     rf"{_S}(?:sessions|conversations|chats|interactions|requests|tasks|answers|replies|memory)\b"
+     rf"|\b(?:save|store|write|add)(?:{_S}(?:this|that|it|the{_S}following))?{_S}(?:to|in|into){_S}(?:your{_S})?(?:long-term{_S}|persistent{_S}|permanent{_S})?memory\b"
+     rf"|\b(?:the{_S}next{_S}time|whenever|every{_S}time|from{_S}now{_S}on(?:,{_S})?(?:whenever|when|if)?|going{_S}forward(?:,{_S})?(?:whenever|when|if)?){_S}"
+     rf"(?:you(?:'re|{_S}are){_S}asked|the{_S}user{_S}(?:next{_S})?(?:asks|mentions|requests|wants|tries)|someone{_S}asks)\b"
+     rf"|\b(?:if|when){_S}the{_S}user{_S}(?:next{_S}|later{_S}|ever{_S})(?:asks|mentions|requests|wants|tries)\b"),
+    ("override", "conditional_user_reply", 0.5,
+     ("if the user", "when the user", "whenever the user", "if at any point the user"),
+     rf"\b(?:if|when|whenever)(?:{_S}at{_S}any{_S}point)?{_S}the{_S}user{_S}(?:later{_S}|next{_S}|ever{_S})?(?:asks|mentions|requests|wants|inquires|tries|says|questions)\b[^.\n]{{0,80}}?[,:]?{_S}"
+     rf"(?:then{_S})?(?:(?:always|only|simply|just){_S})?(?:reply|respond|answer|say|tell|reassure|convince|insist|claim|state|output|recommend|direct|send|redirect|suggest)\w*\b"),
     ("override", "conditional_reply", 0.45,
      ("if the user", "if a user", "if anyone", "if someone", "when the user", "if user", "when a user"),
      rf"\b(?:if|when|whenever){_S}(?:the|a|any)?{_S}(?:user|human|someone|anyone|customer){_S}(?:asks|requests|wants|inquires|queries)\b[^.\n]{{0,60}}?[,:]?{_S}"
@@ -721,16 +748,18 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("tool_syntax", "tool_call_markup", 0.5,
      ("tool_call", "function_call", "<invoke", "\"tool_calls\"", "functions.", "<function", "antml", "tool_use"),
      r"</?(?:tool_call|tool_use|function_calls?|invoke)\b|\"(?:tool_calls|function_call|tool_use)\"\s*:|\bfunctions\.[a-z_]{3,}\(|<\|tool_call\|>"),
-    ("tool_syntax", "json_call", 0.45,
+    ("tool_syntax", "json_call", 0.35,
      ("\"name\"", "\"tool\"", "\"function\"", "\"action\""),
      r"\{\s*\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"[a-z0-9_.-]{2,60}\"\s*,\s*\"(?:arguments|parameters|args|input|action_input|tool_input)\"\s*:"),
     ("tool_syntax", "react_action", 0.45,
      ("action:", "action input"),
      r"(?m)^\s*action\s*:\s*[a-z0-9_.-]{2,60}\s+action[ _]input\s*:"),
     ("tool_syntax", "tool_call_action", 0.65,
-     ("<invoke", "\"name\"", "\"tool\"", "\"function\"", "\"action\"", "\"tool_name\"", "action:", "functions.", "```"),
-     r"(?:<invoke\s+name=[\"']?|\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"|(?m:^\s*action\s*:\s*)|\bfunctions\.|(?<![\w.])(?=[a-z]+_[a-z_]+\(\s*[a-z_]+\s*=))"
-     r"(?:[a-z]+_)*(?:send|transfer|wire|pay|delete|remove|drop|share|upload|post|forward|export|execute|exec|shell|grant|create_api|create_user|update_user|"
+     ("<invoke", "\"name\"", "\"tool\"", "\"function\"", "\"action\"", "\"tool_name\"", "action:", "functions.", "```", "call:", "next_action:",
+      "_command(", "_shell("),
+     r"(?:<invoke\s+name=[\"']?|\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"|(?m:^\s*(?:action|call|next_action)\s*:\s*)|\bfunctions\.|"
+     r"(?<![\w.])(?=[a-z]+_[a-z_]+\(\s*[a-z_]+\s*=)|(?<![\w.])(?=run_(?:command|shell)\(\s*[\"']))"
+     r"(?:[a-z0-9]+\.)?(?:[a-z]+_)*(?:send|transfer|wire|pay|delete|remove|drop|share|upload|post|forward|export|execute|exec|shell|grant|create_api|create_user|update_user|"
      r"set_role|invite|approve|disable|reset|purchase|buy|refund|publish|push|write_file|run_command|run_shell|bash)[a-z_]*"
      r"(?=[\"'(]|\s+action[ _]input|\s*>)"),
     ("tool_syntax", "tool_fence", 0.55,
@@ -924,6 +953,7 @@ def _needles_in(norm: str) -> set[str]:
 
 _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat{s}?bots?|bots?|copilot|gpt|chatgpt|claude|gemini|"
               r"summari[sz]er|(?:ai{s}|ki{s})?assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
+              r"indexers?|crawlers?|answer{s}engines?|(?:screening|expense|scheduling|triage){s}(?:bots?|tools?)|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?)|"
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
@@ -936,12 +966,21 @@ _ST_LABEL = re.compile(
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
     r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b"
+    r"|^[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
+    r"(?:to|for)[ \t]+(?:the|any|all|every|my|your|our|this|an?)[ \t]+(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
+    r"|^[\s\-*#>(\[\"'_]*(?:(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+)?(?:the[ \t]+)?"
+    + _AI_STRONG + r"[ \t]*(?:!+|[ \t][—–][ \t])"
     r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]")
 _ST_READER = re.compile(
     r"\b(?:" + _AI_WEAK + r")s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]+(?:that[ \t]+|who[ \t]+|which[ \t]+)?(?:is[ \t]+|are[ \t]+)?"
     r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|browsing|visiting|"
     r"indexing|crawling|answering|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
     r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
+    r"|\b(?:whoever|whatever|whichever(?:[ \t]+[a-z-]+){0,2}?|anyone|anybody)[ \t]+(?:is[ \t]+)?(?:reads|processes|handles|opens|picks[ \t]+(?:this|it)[ \t]+up|receives|triages|"
+    r"parses|indexes|ingests|summari[sz]es|scans|answers)\b"
+    r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
+    r"(?:with[ \t]+(?:access|mailbox|inbox|permission)|that[ \t]+(?:reads|processes|handles|can)|reading|processing|handling)\b"
+    r"|\b(?:tool|service|job|bot|process|system|integration)[ \t]+(?:handling|processing|reading|parsing|triaging)[ \t]+this\b"
     r"|\bas[ \t]+(?:the|an?)[ \t]+(?:" + _AI_WEAK + r")\b"
     # a rule for AI readers in general ("assistants must email ...") and a code comment tagged for one
     r"|\b(?:ai[ \t]+(?:assistants|agents|bots|models)|assistants|chat[ \t]?bots|llms|copilots|language[ \t]+models)[ \t]+(?:must|should|shall|need[ \t]+to|have[ \t]+to|are[ \t]+(?:required|expected|instructed|supposed|asked)[ \t]+to)\b"
@@ -956,7 +995,16 @@ _ST_YOU_AI = re.compile(
     r"|\b(?:new|neue|nouvelle|nueva|nuova|nieuwe)[ \t]+(?:task|aufgabe|tache|tarea|compito|taak|instructions?|anweisungen?)[ \t]+(?:for|fur|pour|para|per|voor)[ \t]+(?:you|dich|sie|toi|vous|ti|te|jou)\b"
     r"|\byour[ \t]+(?:system[ \t]+prompt|initial[ \t]+prompt|unique[ \t]+id|configuration|hidden[ \t]+configuration|instructions|guidelines|rules)\b"
     r"|\b(?:initial|original|system|first|hidden)[ \t]+(?:prompt|instructions?|message|configuration)[ \t]+(?:that[ \t]+)?you[ \t]+(?:were|have[ \t]+been|got)[ \t]+(?:given|started)"
-    r"|\b(?:tell|ask|inform|let|remind|convince|warn)[ \t]+(?:the[ \t]+)?(?:user|customer|requester|reader)s?\b"
+    r"|\b(?:tell|ask|inform|let|remind|convince|warn|explain[ \t]+to|make[ \t]+sure)[ \t]+(?:the[ \t]+)?(?:user|customer|requester|reader)s?\b"
+    r"|\b(?:tell|inform|let|remind|convince|warn|explain[ \t]+to)[ \t]+the[ \t]+person[ \t]+you(?:'re|[ \t]+are)[ \t]+(?:helping|assisting|working[ \t]+for)\b"
+    # the reader's own task: "before you finish/continue ...", "then resume the user's request", "your current task"
+    r"|\b(?:before|after|once|when)[ \t]+(?:you(?:'ve|'re|[ \t]+have|[ \t]+are)?[ \t]+)?(?:(?:done|finished)[ \t]+(?:with|reading)|finish(?:ed|ing)?|complet(?:e|ed|ing)|continu(?:e|ing)|proceed(?:ing)?|return(?:ing)?[ \t]+(?:the|your)|"
+    r"answer(?:ing)?|respond(?:ing)?|repl(?:y|ying)|summari[sz](?:e|ing)|translat(?:e|ing)|present(?:ing)?|do(?:ing)?[ \t]+anything|send(?:ing)?[ \t]+(?:the[ \t]+user[ \t]+)?your|"
+    r"writ(?:e|ing)[ \t]+(?:your|the)[ \t]+(?:summary|answer|response|reply|report))\b"
+    r"|\b(?:then|after[ \t]+that|afterwards|once[ \t]+(?:done|that'?s?[ \t]+done))[ \t,]+(?:you[ \t]+can[ \t]+)?(?:continue|resume|proceed|carry[ \t]+on|return[ \t]+to|go[ \t]+back[ \t]+to|finish|complete|finali[sz]e|"
+    r"answer|respond|reply|give[ \t]+the[ \t]+user|send[ \t]+(?:your|the)[ \t]+(?:answer|reply|summary)|tell[ \t]+the[ \t]+user|return[ \t]+the[ \t]+(?:summary|results?))\b"
+    r"|\b(?:the[ \t]+user'?s|your[ \t]+(?:current|original)|the[ \t]+original)[ \t]+(?:original[ \t]+)?(?:request|task|assignment|objective|question|instructions)\b"
+    r"|\b(?:in[ \t]+addition[ \t]+to|besides|along[ \t]+with)[ \t]+your[ \t]+(?:answer|response|reply|summary|task)\b|\bas[ \t]+a[ \t]+final[ \t]+step\b"
     r"|\bbefore[ \t]+the[ \t]+(?:user|customer)[ \t]+(?:sees|reads|notices|opens)"
     r"|\b(?:the|your)[ \t]+(?:user|customer|account[ \t]+owner|owner)[ \t]+(?:now[ \t]+|also[ \t]+|actually[ \t]+)?(?:wants|would[ \t]+like|needs|asked|has[ \t]+asked|requires|expects)[ \t]+you\b"
     r"|\b(?:he|she|they)'?d?[ \t]+(?:also[ \t]+)?(?:like|want|wants|needs)[ \t]+you[ \t]+to\b"
@@ -974,6 +1022,9 @@ _ST_ACT = re.compile(
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
     r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez))"
     r"[ \t]*(?:(?:please|kindly|also|now|immediately|just|quietly|silently|first|then|bitte|por[ \t]+favor|from[ \t]+now[ \t]+on,?|a[ \t]+partir[ \t]+de[ \t]+ahora|ab[ \t]+sofort|desormais|d'ora[ \t]+in[ \t]+poi|van[ \t]+nu[ \t]+af)[ \t]+)*" + _ST_VERB + r"\b"
+    r"|\b(?:must|should|shall|(?:is|are)[ \t]+to|(?:needs?|has|have)[ \t]+to)[ \t]+(?:also[ \t]+|now[ \t]+|immediately[ \t]+)?be[ \t]+(?:[a-z]+ly[ \t]+)?"
+    r"(?:sent|forwarded|e-?mailed|uploaded|shared|exported|transferred|wired|paid|refunded|deleted|removed|cancell?ed|granted|approved|revealed|"
+    r"posted|published|disabled|changed|moved|attached|copied|included|added|invited|updated|marked|ranked|rated)\b"
     r"|请|立即|发送|转发|告诉|删除|访问|输入")
 _ST_HARM = re.compile(
     r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}|\b(?:https?|ftp|s3)://|\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){3,}|\+\d[\d ()-]{8,}"
@@ -986,7 +1037,9 @@ _ST_HARM = re.compile(
     r"(?:final|next)[ \t]+round|shortlist\w*|offer[ \t]+(?:letter|template)|hir(?:e|ing)|(?:top|highest)[ \t]+(?:candidate|rank\w*|rating|score)|(?:five|5)[ \t]+stars|"
     r"(?:do[ \t]+not|don'?t|never)[ \t]+mention|no[ \t]+menciones|nicht[ \t]+erwahnen|ne[ \t]+(?:le[ \t]+)?mentionne[sz]?[ \t]+pas|non[ \t]+menzionare|without[ \t]+further[ \t]+checks|quietly|secretly|"
     r"passwort|zugangsdaten|rechnungen|kontakt\w*|contrasenas?|contactos|mot[ \t]+de[ \t]+passe|fichier|contrat|compte|senhas|cronologia|wachtwoorden|"
-    r"ueberweis\w*|uberweis\w*|losch\w*|transfer\w*|envoie|cuenta)\b"
+    r"ueberweis\w*|uberweis\w*|losch\w*|transfer\w*|envoie|cuenta|"
+    r"permissions?|(?:full|edit|write|owner|admin)[ \t]+(?:access|rights|role)|delegate|public|payout|e-?signature|invit\w*|administrators?|"
+    r"zugriff|berechtigung\w*|acces|acceso|accesso|acesso|toegang)\b"
     r"|\b(?:os\.environ|environ|env[ \t]+vars|environment[ \t]+variables|\.env|~/\.(?:aws|ssh)|id_rsa|endors\w*|partner[ \t]+site|affiliate|promo[ \t]+code|recalled)\b"
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|\b(?:saved|stored)[ \t]+(?:cards?|payment[ \t]+methods?|passwords?|credentials)\b|\bfull[ \t]+(?:card[ \t]+)?numbers?\b"
@@ -994,9 +1047,13 @@ _ST_HARM = re.compile(
     r"|密码|银行卡|聊天记录|联系人|账户|冻结")
 _ST_SPLIT = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+|(?<=[。！？])")
 _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
-                      r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd)\b|@|助手|模型|人工智能")
+                      r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd|"
+                      r"reader|requester|whatever|whichever|anyone|anybody|any|indexers?|crawlers?|engines?|tool|service|job|process|system|integration|step|person)\b|@|助手|模型|人工智能")
 
 
+_ST_SPEAKER = re.compile(r"[\s\-*#>(\[\"'_]*(?:ai|assistant|agent|bot|chat ?bot|model|copilot)[\])]?[ \t]*:")
+_ST_USER_TURN = re.compile(r"(?m)^[ \t*#>\[(-]*(?:user|customer|client|human|caller|visitor|guest|patient|me)[\])]?[ \t]*:")
+_ST_NEGATED = re.compile(r"\b(?:not|never|n't)[ \t]+(?:to[ \t]+)?$")  # "tell the user not to delete ..."
 _ST_TURN = re.compile(r"[\s*#>\[(-]*(?:user|human|customer|client|assistant|ai|system|[a-z]+ ?\d*)[\])]? ?:")  # the next turn of a transcript
 _ST_VERB_AFTER = re.compile(r"[ \t,]*(?:(?:should|must|shall|will|to)[ \t]+)?(?:please[ \t]+)?" + _ST_VERB + r"(?:s|es)?\b")
 
@@ -1093,28 +1150,41 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         return []
     out: list[tuple[str, float, int, int]] = []
     pos = 0
-    prev_addr = False
+    carry = 0  # sentences after an address without an order that may still carry it
+    transcript: Optional[bool] = None
     for sent in _ST_SPLIT.split(norm):
         start = norm.find(sent, pos) if sent else pos
         pos = start + len(sent)
         if len(sent) < 8:
-            prev_addr = False
+            carry = 0
             continue
         addr = _addressed(sent)
-        if addr is None and not prev_addr:
+        if addr is not None and _ST_SPEAKER.fullmatch(addr.group(0)) is not None:
+            # "Assistant: please upload two photos" in a chat log with the user's turns: the
+            # assistant speaking, not someone speaking to it
+            if transcript is None:
+                transcript = _ST_USER_TURN.search(norm) is not None
+            if transcript:
+                addr = None
+        if addr is None and not carry:
             continue
         act = _ST_ACT.search(sent)
         if act is None and addr is not None:
             act = _ST_VERB_AFTER.match(sent, addr.end())  # "any assistant reading this forwards ..."
-        if addr is None and not (prev_addr and act is not None and act.start() < 12 and _ST_TURN.match(sent) is None):
-            prev_addr = False
+        if addr is None and not (act is not None and act.start() < 40 and _ST_TURN.match(sent) is None):
+            carry -= 1
             continue
         a_end = addr.end() if addr is not None else 0
-        prev_addr = addr is not None and act is None  # "Note to the assistant: ..." then the order
+        if addr is not None and act is None:
+            # "Note to the assistant: ..." then the order; a label may be followed by who is writing first
+            carry = 2 if addr.end() >= len(sent) - 2 or sent[addr.end() - 1:addr.end()] in (":", "!") else 1
+        else:
+            carry = 0
         if act is None:
             continue
         a_start = addr.start() if addr is not None else 0
-        harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if h.start() >= a_end or h.end() <= a_start), None)
+        harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if (h.start() >= a_end or h.end() <= a_start)
+                                                and _ST_NEGATED.search(sent, max(0, h.start() - 12), h.start()) is None), None)
         if harm is not None:
             out.append(("addressed_order_harm", 0.8, start + act.start(), start + max(act.end(), harm.end())))
         else:
@@ -1281,7 +1351,12 @@ def _introduced_as_data(norm: str, s: int, e: int) -> bool:
     """Is ``norm[s:e]`` talked about rather than said: introduced as an example, after a colon
     that discusses it, cited, or the order a described scam gives? (Quotation marks apart.)"""
     return (_EXAMPLE_INTRO.search(norm, max(0, s - 40), s) is not None or _after_discussed_colon(norm, s)
-            or _cited(norm, s, e) or _hypothetical(norm, s))
+            or _cited(norm, s, e) or _hypothetical(norm, s) or _THIRD_PARTY_CAN.search(norm, max(0, s - 40), s) is not None)
+
+
+# "admins can ...", "users may ...", "developers are able to ...": what a third party is able to do
+_THIRD_PARTY_CAN = re.compile(r"\b(?:admins?|administrators?|users?|developers?|owners?|operators?|moderators?|teams?|customers?|members?|"
+                              r"editors?|managers?|people|anyone)[ \t]+(?:can|may|could|are[ \t]+able[ \t]+to|is[ \t]+able[ \t]+to)[ \t]+(?:also[ \t]+|still[ \t]+)?$")
 
 
 def _hypothetical(norm: str, s: int) -> bool:
