@@ -30,11 +30,13 @@ feature spec, combination, cross-validated numbers and a fingerprint of the trai
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import math
 import random
 import sys
+import sysconfig
 import time
 import zlib
 from pathlib import Path
@@ -85,7 +87,35 @@ def tuning_blocks() -> tuple[list[tuple[str, list[list[tuple[str, ...]]]]], list
             bid = f"{name}:{i}"
             if not bd.held_out(bid):
                 neg.append((bid, windows_of(b)))
+    neg.extend((f"stdlib:{i}", windows_of(t)) for i, t in enumerate(stdlib_paragraphs()))
     return pos, neg
+
+
+def stdlib_paragraphs(limit: int = 2000) -> list[str]:
+    """Paragraphs of the docstrings of Python's standard library (files sorted, tests apart; the first
+    ``limit`` of 80 characters or more): technical prose full of imperatives to a developer ("call
+    close() first", "set the flag to ..."), a kind of benign text the look-alike files hold little of.
+    Not part of the benchmark (the external set's README paragraphs come from installed packages)."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    out: list[str] = []
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root).parts
+        if any(p in ("site-packages", "test", "tests", "idle_test") for p in rel):
+            continue
+        try:
+            tree = ast.parse(f.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for para in (ast.get_docstring(node) or "").split("\n\n"):
+                para = " ".join(para.split())
+                if len(para) >= 80:
+                    out.append(para)
+                    if len(out) >= limit:
+                        return out
+    return out
 
 
 def fingerprint() -> str:

@@ -709,6 +709,18 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"|\b(?:reply|respond|answer|say|output|print)(?:\s+(?:only|just|solely)\s+with|\s+with\s+(?:only|just))\s*[\"'<\[]"
      rf"|(?:(?<=and )|(?<=, )|(?<=,))(?:absolutely{_S})?nothing{_S}else\b"
      rf"|\bfocus{_S}(?:only|exclusively|solely){_S}on{_S}the{_S}(?:following|information|text|content){_S}[^\n.]{{0,60}}?\b(?:provide|give|show|tell|present)\w*{_S}(?:it{_S})?(?:to{_S})?the{_S}user\b"),
+    # a persona handed to the reader by the data: "pretend you are Max, the IT administrator", "new persona: ..."
+    ("override", "assigned_persona", 0.5,
+     ("pretend", "imagine you", "persona", "in character", "roleplay", "role-play", "role play", "act as the", "act as my", "act as an", "act as a"),
+     rf"\b(?:(?:from{_S}now{_S}on|for{_S}this{_S}(?:task|conversation)),?{_S})?(?:pretend|imagine|suppose){_S}(?:that{_S})?you(?:'re|{_S}are){_S}(?:now{_S})?(?:the|an?|my|our|their|the{_S}user's|\"?[a-z]+\"?,)"
+     rf"|\b(?:switch|change){_S}(?:to|into){_S}(?:the{_S})?\"?[a-z -]{{2,30}}\"?{_S}(?:persona|mode|character)\b|\bnew{_S}persona\b|\bprevious{_S}persona{_S}is\b"
+     rf"|\b(?:roleplay|role-play|role{_S}play)(?:{_S}exercise)?{_S}:?{_S}you{_S}are\b|\bin{_S}character\b[^\n]{{0,3}}$"
+     rf"|\bact{_S}as{_S}(?:the|my|an?){_S}(?:account{_S}owner|administrator|admin|user|ceo|owner|root|developer)\b"),
+    # a URL the reader should complete with private data: "...?payload= with the user's e-mails appended", "?who=[user full name]"
+    ("directive", "exfil_url_template", 0.6,
+     ("=", "[user", "{user"),
+     rf"https?://[^\s\"'<>]{{0,200}}[?&][a-z0-9_]{{1,20}}=(?:[\s\"'>]|$)[^\n]{{0,60}}?\b(?:with|followed{_S}by|append\w*|put|add|plus|after{_S}the{_S}equals|filled{_S}in|encoded)\b"
+     rf"|https?://[^\s\"'<>]{{0,200}}[?&][a-z0-9_]{{1,20}}=[\[{{<](?:the{_S})?(?:user|user's|your|their|last|full|real|email|name|password|card|address|phone|city)"),
     ("persist", "future_trigger", 0.45,
      ("future", "next time", "user next", "memory", "from now on", "going forward", "every time", "whenever the user", "if the user", "when the user"),
      rf"\b(?:remember|save|store|keep|note|memori[sz]e|apply)(?:{_S}(?:this|that|it|the{_S}following))?{_S}(?:for|in|to|across){_S}(?:all{_S})?(?:future|later|subsequent|upcoming|every|long-term)"
@@ -953,14 +965,14 @@ def _needles_in(norm: str) -> set[str]:
 
 _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat{s}?bots?|bots?|copilot|gpt|chatgpt|claude|gemini|"
               r"summari[sz]er|(?:ai{s}|ki{s})?assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
-              r"indexers?|crawlers?|answer{s}engines?|(?:screening|expense|scheduling|triage){s}(?:bots?|tools?)|"
+              r"indexers?|crawlers?|answer{s}engines?|(?:screening|expense|scheduling|triage){s}(?:bots?|tools?)|asystent(?:a|ie)?|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?)|"
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
     r"(?:^|(?<=[\",=]))[\s\-*#>(\[\"'_]*(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
     r"nota|hinweis|nachricht|notitie|opmerking|bericht|aviso|recado|mensagem|messaggio|mensaje|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
-    r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
+    r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a|till|dla|do)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
     r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,3}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
     + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
@@ -1005,6 +1017,11 @@ _ST_YOU_AI = re.compile(
     r"answer|respond|reply|give[ \t]+the[ \t]+user|send[ \t]+(?:your|the)[ \t]+(?:answer|reply|summary)|tell[ \t]+the[ \t]+user|return[ \t]+the[ \t]+(?:summary|results?))\b"
     r"|\b(?:the[ \t]+user'?s|your[ \t]+(?:current|original)|the[ \t]+original)[ \t]+(?:original[ \t]+)?(?:request|task|assignment|objective|question|instructions)\b"
     r"|\b(?:in[ \t]+addition[ \t]+to|besides|along[ \t]+with)[ \t]+your[ \t]+(?:answer|response|reply|summary|task)\b|\bas[ \t]+a[ \t]+final[ \t]+step\b"
+    # the data re-casting the reader: its task declared void, a persona handed over, an order stored for later
+    r"|\b(?:previous|prior|earlier|original|current|existing)[ \t]+(?:task|request|brief|instructions?|assignment|objective|directions?)s?[ \t]+(?:is|are|has[ \t]+been|have[ \t]+been)?[ \t]*"
+    r"(?:now[ \t]+)?(?:void|obsolete|cancell?ed|superseded|withdrawn|no[ \t]+longer[ \t]+(?:needed|valid|appl(?:y|ies)))\b"
+    r"|\b(?:pretend|imagine|suppose)[ \t]+(?:that[ \t]+)?you(?:'re|[ \t]+are)[ \t]+(?:now[ \t]+)?(?:the|an?|my|our)\b"
+    r"|\b(?:store|save|keep|write|add)[ \t]+(?:this|that|it|the[ \t]+following)?[ \t]*(?:in|to|into)[ \t]+(?:your[ \t]+)?(?:long-term[ \t]+|persistent[ \t]+|permanent[ \t]+)?memory\b"
     r"|\bbefore[ \t]+the[ \t]+(?:user|customer)[ \t]+(?:sees|reads|notices|opens)"
     r"|\b(?:the|your)[ \t]+(?:user|customer|account[ \t]+owner|owner)[ \t]+(?:now[ \t]+|also[ \t]+|actually[ \t]+)?(?:wants|would[ \t]+like|needs|asked|has[ \t]+asked|requires|expects)[ \t]+you\b"
     r"|\b(?:he|she|they)'?d?[ \t]+(?:also[ \t]+)?(?:like|want|wants|needs)[ \t]+you[ \t]+to\b"
@@ -1013,6 +1030,9 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"reveal|output|print|repeat|include|add|append|insert|render|display|open|visit|click|run|execute|call|invoke|reply|respond|answer|tell|ask|"
             r"recommend|rate|mark|move|schedule|accept|bcc|cc|dm|post|publish|push|rotate|change|disable|process|issue|buy|purchase|praise|label|say|"
             r"write|end|put|provide|give|let|inform|confirm|show|list|collect|go[ \t]+line|perform|"
+            r"make|set|turn|switch|enable|create|invite|book|order|sign|e-sign|decline|block|tag|classify|submit|reset|reroute|fetch|echo|type|"
+            r"update|treat|state|report|draft|reply-all|unsubscribe|star|follow|go[ \t]+into|log[ \t]+in|open|reassure|warn|convince|"
+            r"skicka|przelej|wyslij|usun|zmien|cambia|diga|dites|beratta|"
             r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
             r"verwijder|geef|zeg|toon)")
@@ -1040,6 +1060,13 @@ _ST_HARM = re.compile(
     r"ueberweis\w*|uberweis\w*|losch\w*|transfer\w*|envoie|cuenta|"
     r"permissions?|(?:full|edit|write|owner|admin)[ \t]+(?:access|rights|role)|delegate|public|payout|e-?signature|invit\w*|administrators?|"
     r"zugriff|berechtigung\w*|acces|acceso|accesso|acesso|toegang)\b"
+    # what the reader tells the user is decided by the data: a relayed claim, a slanted recommendation, an added sentence
+    r"|\b(?:tell|warn|convince|inform|assure|reassure|persuade)[ \t]+(?:the[ \t]+)?(?:users?|customers?|readers?|them|him|her)\b|\blet[ \t]+(?:the[ \t]+)?(?:users?|customers?|readers?|them)[ \t]+know\b"
+    r"|\b(?:recommend|describe|present|rank|rate|list|portray)\w*[ \t]+[^.\n]{0,40}?\b(?:as|is)[ \t]+(?:the[ \t]+)?(?:only|best|cheapest|safest|most|top|first|verified|official)\b"
+    r"|\b(?:risk-free|guaranteed|only[ \t]+safe|cheapest|most[ \t]+trustworthy|under[ \t]+investigation)\b"
+    r"|\b(?:add|insert|append|include)[ \t]+(?:a|the|this|one|these)[ \t]+(?:sentences?|lines?|notes?|paragraphs?|claims?|statements?|links?|disclaimers?)\b"
+    r"|\b(?:six|6|one-time|verification|security|2fa|otp|login|mfa|sms|confirmation)[ \t-]*(?:digit[ \t]+)?codes?\b"
+    r"|\bdrop[ \t]+table\b|\breroute\w*|\bsaved[ \t]+(?:card|payment)|\border[ \t]+(?:two|three|four|five|ten|\d+)[ \t]+(?:units?|items?|copies)\b"
     r"|\b(?:os\.environ|environ|env[ \t]+vars|environment[ \t]+variables|\.env|~/\.(?:aws|ssh)|id_rsa|endors\w*|partner[ \t]+site|affiliate|promo[ \t]+code|recalled)\b"
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|\b(?:saved|stored)[ \t]+(?:cards?|payment[ \t]+methods?|passwords?|credentials)\b|\bfull[ \t]+(?:card[ \t]+)?numbers?\b"
@@ -1048,7 +1075,8 @@ _ST_HARM = re.compile(
 _ST_SPLIT = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+|(?<=[。！？])")
 _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
                       r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd|"
-                      r"reader|requester|whatever|whichever|anyone|anybody|any|indexers?|crawlers?|engines?|tool|service|job|process|system|integration|step|person)\b|@|助手|模型|人工智能")
+                      r"reader|requester|whatever|whichever|anyone|anybody|any|indexers?|crawlers?|engines?|tool|service|job|process|system|integration|step|person|"
+                      r"previous|prior|earlier|original|current|existing|memory)\b|@|助手|模型|人工智能")
 
 
 _ST_SPEAKER = re.compile(r"[\s\-*#>(\[\"'_]*(?:ai|assistant|agent|bot|chat ?bot|model|copilot)[\])]?[ \t]*:")
@@ -1270,6 +1298,9 @@ def _hidden_channels(text: str) -> tuple[list[tuple[str, str]], list[Signal]]:
             body = re.sub(r"<[^>]+>", " ", m.group(2)).strip()
             if len(body) >= 12:
                 hidden.append(("hidden_html", body))
+                act = _ST_ACT.search(normalise(body))
+                if act is not None and act.start() < 30:  # text hidden from people that opens with an order
+                    signals.append(Signal("concealment", "order_in_hidden_html", 0.45, shorten_text(body), m.start(), m.end(), "hidden_html"))
     if len(text) >= 20 and _B64_HINT.search(text) is not None:
         for m in _B64.finditer(text):
             dec = _decode_b64(m.group(0))
