@@ -16,8 +16,12 @@ markdown-image exfiltration, seven languages) planted in ``data/carriers.txt`` a
 ``data/indirect_carriers.txt``, ``data/benign_lookalikes_2.txt`` (support macros, phishing training,
 recipes, API docs, legal text, chat logs, image URLs with query parameters), and text not written
 for Lictor: ``data/spikee_payloads.txt`` / ``data/spikee_benign.txt``, extracted by
-``data/make_spikee.py`` from the seed datasets of the ``spikee`` package (Apache-2.0). All of them
-follow the same split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
+``data/make_spikee.py`` from the seed datasets of the ``spikee`` package (Apache-2.0). A third pass,
+by three more hands that read neither the other files nor the detector: ``data/indirect_payloads_3.txt``
+(agentic tool-result injections), ``data/format_payloads.txt`` (markup, code, records, tool-call
+syntax, personas, triggers), ``data/agent_carriers.txt`` (tool results), ``data/benign_lookalikes_3.txt``
+and ``data/format_lookalikes.txt``; its payloads ride in every carrier. All of them follow the same
+split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
 
 Tuning / held-out split: every block of the data files has an id, ``<file>:<index>`` (index = its
