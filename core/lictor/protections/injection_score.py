@@ -982,6 +982,7 @@ _ST_LABEL = re.compile(
     r"(?:to|for)[ \t]+(?:the|any|all|every|my|your|our|this|an?)[ \t]+(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
     r"|^[\s\-*#>(\[\"'_]*(?:(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+)?(?:the[ \t]+)?"
     + _AI_STRONG + r"[ \t]*(?:!+|[ \t][—–][ \t])"
+    r"|^[\s\-*#>(\[\"'_]*(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+(?:the[ \t]+)?" + _AI_STRONG + r"[ \t]*[.,!]"
     r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]")
 _ST_READER = re.compile(
     r"\b(?:" + _AI_WEAK + r")s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]+(?:that[ \t]+|who[ \t]+|which[ \t]+)?(?:is[ \t]+|are[ \t]+)?"
@@ -993,6 +994,9 @@ _ST_READER = re.compile(
     r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
     r"(?:with[ \t]+(?:access|mailbox|inbox|permission)|that[ \t]+(?:reads|processes|handles|can)|reading|processing|handling)\b"
     r"|\b(?:tool|service|job|bot|process|system|integration)[ \t]+(?:handling|processing|reading|parsing|triaging)[ \t]+this\b"
+    r"|\b(?:automated|automatic|ai)[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|readers?|reviewers?|systems?|tools?|parsers?|bots?|processors?|processing|screeners?)[ \t]+"
+    r"(?:must|should|shall|need[ \t]+to|have[ \t]+to|are[ \t]+(?:required|expected|asked|instructed|supposed)[ \t]+to)\b"
+    r"|\bif[ \t]+(?:this|the)[ \t]+(?:message|e-?mail|document|text|page|file|note|ticket|thread)[ \t]+is[ \t]+(?:being[ \t]+)?(?:read|processed|handled|summari[sz]ed|parsed|opened)[ \t]+by[ \t]+(?:an?|the|any)[ \t]+(?:" + _AI_WEAK + r")"
     r"|\bas[ \t]+(?:the|an?)[ \t]+(?:" + _AI_WEAK + r")\b"
     # a rule for AI readers in general ("assistants must email ...") and a code comment tagged for one
     r"|\b(?:ai[ \t]+(?:assistants|agents|bots|models)|assistants|chat[ \t]?bots|llms|copilots|language[ \t]+models)[ \t]+(?:must|should|shall|need[ \t]+to|have[ \t]+to|are[ \t]+(?:required|expected|instructed|supposed|asked)[ \t]+to)\b"
@@ -1017,6 +1021,12 @@ _ST_YOU_AI = re.compile(
     r"answer|respond|reply|give[ \t]+the[ \t]+user|send[ \t]+(?:your|the)[ \t]+(?:answer|reply|summary)|tell[ \t]+the[ \t]+user|return[ \t]+the[ \t]+(?:summary|results?))\b"
     r"|\b(?:the[ \t]+user'?s|your[ \t]+(?:current|original)|the[ \t]+original)[ \t]+(?:original[ \t]+)?(?:request|task|assignment|objective|question|instructions)\b"
     r"|\b(?:in[ \t]+addition[ \t]+to|besides|along[ \t]+with)[ \t]+your[ \t]+(?:answer|response|reply|summary|task)\b|\bas[ \t]+a[ \t]+final[ \t]+step\b"
+    r"|\b(?:bevor[ \t]+(?:du|sie)|nachdem[ \t]+(?:du|sie)|avant[ \t]+de|apres[ \t]+avoir|antes[ \t]+de|despues[ \t]+de|prima[ \t]+di|dopo[ \t]+aver|depois[ \t]+de|"
+    r"voordat[ \t]+(?:je|u)|nadat[ \t]+(?:je|u))[ \t]+[a-z]+"
+    r"|\b(?:danach|anschliessend|ensuite|puis|luego|despues|poi|quindi|depois|daarna|dann)[ \t,]+(?:kannst[ \t]+du|konnen[ \t]+sie|tu[ \t]+peux|vous[ \t]+pouvez|puedes|puoi|pode|kun[ \t]+je)?[ \t]*"
+    r"(?:weiter\w*|fortfahren|continu\w*|termine\w*|procedi|procede\w*|prosegui|prossegu\w*|verder\w*|ga[ \t]+verder)\b"
+    r"|\b(?:dites|dis)[ \t]+a[ \t]+l'utilisat(?:eur|rice)|\b(?:diga|diz|dica)[ \t]+ao[ \t]+usuario|\b(?:di|dica|dite)[ \t]+all'utente|\b(?:dile|di|diga)[ \t]+al[ \t]+usuario"
+    r"|\b(?:sag|sagen[ \t]+sie)[ \t]+dem[ \t]+(?:nutzer|benutzer|anwender)|\bvertel[ \t]+de[ \t]+gebruiker|\bberatta[ \t]+for[ \t]+anvandaren"
     # the data re-casting the reader: its task declared void, a persona handed over, an order stored for later
     r"|\b(?:previous|prior|earlier|original|current|existing)[ \t]+(?:task|request|brief|instructions?|assignment|objective|directions?)s?[ \t]+(?:is|are|has[ \t]+been|have[ \t]+been)?[ \t]*"
     r"(?:now[ \t]+)?(?:void|obsolete|cancell?ed|superseded|withdrawn|no[ \t]+longer[ \t]+(?:needed|valid|appl(?:y|ies)))\b"
@@ -1040,7 +1050,8 @@ _ST_ACT = re.compile(
     r"(?:^|[:,;(]|\*\*|\b(?:and|then|also|please|kindly|pls|bitte|por[ \t]+favor|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
     r"(?:could|can|would|will)[ \t]+you(?:[ \t]+please)?|should|must|shall|(?:needs?|has|have)[ \t]+to|(?:is|are)[ \t]+(?:expected|asked|required|supposed|instructed)[ \t]+to|"
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
-    r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez))"
+    r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|"
+    r"(?:handling|action|step|response|thing[ \t]+to[ \t]+do|procedure)[ \t]+is[ \t]+to))"
     r"[ \t]*(?:(?:please|kindly|also|now|immediately|just|quietly|silently|first|then|bitte|por[ \t]+favor|from[ \t]+now[ \t]+on,?|a[ \t]+partir[ \t]+de[ \t]+ahora|ab[ \t]+sofort|desormais|d'ora[ \t]+in[ \t]+poi|van[ \t]+nu[ \t]+af)[ \t]+)*" + _ST_VERB + r"\b"
     r"|\b(?:must|should|shall|(?:is|are)[ \t]+to|(?:needs?|has|have)[ \t]+to)[ \t]+(?:also[ \t]+|now[ \t]+|immediately[ \t]+)?be[ \t]+(?:[a-z]+ly[ \t]+)?"
     r"(?:sent|forwarded|e-?mailed|uploaded|shared|exported|transferred|wired|paid|refunded|deleted|removed|cancell?ed|granted|approved|revealed|"
@@ -1076,7 +1087,8 @@ _ST_SPLIT = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+|(?<=[。！？])")
 _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
                       r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd|"
                       r"reader|requester|whatever|whichever|anyone|anybody|any|indexers?|crawlers?|engines?|tool|service|job|process|system|integration|step|person|"
-                      r"previous|prior|earlier|original|current|existing|memory)\b|@|助手|模型|人工智能")
+                      r"previous|prior|earlier|original|current|existing|memory|automatic|if|bevor|nachdem|avant|apres|antes|despues|prima|dopo|depois|voordat|nadat|"
+                      r"danach|anschliessend|ensuite|puis|luego|poi|quindi|daarna|dann|dites|dis|diga|diz|dica|di|dite|dile|sag|sagen|vertel|beratta|good)\b|@|助手|模型|人工智能")
 
 
 _ST_SPEAKER = re.compile(r"[\s\-*#>(\[\"'_]*(?:ai|assistant|agent|bot|chat ?bot|model|copilot)[\])]?[ \t]*:")
@@ -1165,11 +1177,22 @@ def _label_search(sent: str) -> Optional["re.Match[str]"]:
 def _addressed(sent: str) -> Optional["re.Match[str]"]:
     """The first of the label, reader and you-the-AI matches in ``sent`` (in that order)."""
     m = _label_search(sent)
+    if m is not None and _ST_CLAUSE.match(m.group(0)) is not None:
+        m = None  # "if the assistant mishears, ...": a clause about the assistant, not a word to it
     if m is None and _ST_READER_GATE.search(sent) is not None:
         m = _ST_READER.search(sent)
     if m is None and _ST_YOU_AI_GATE.search(sent) is not None:
         m = _ST_YOU_AI.search(sent)
+        if (m is not None and _ST_CAN_AI.match(m.group(0)) is not None and "please" not in m.group(0)
+                and sent.rstrip().endswith("?") and _ST_CONCRETE.search(sent, m.end()) is None):
+            m = None  # "Can the assistant send e-mails on my behalf?": a question about what it can do
     return m
+
+
+_ST_CLAUSE = re.compile(r"[\s\-*#>(\[\"'_]*(?:if|when|whenever|once|because|unless|while|as|since|after|before|until|though|although|so)\b")
+_ST_CAN_AI = re.compile(r"(?:can|could|would|will)\b")
+# a concrete target: an address, a link, an account number, an amount
+_ST_CONCRETE = re.compile(r"@|https?://|www\.|\d{3}|[$€£]")
 
 
 def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
@@ -1205,7 +1228,7 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         a_end = addr.end() if addr is not None else 0
         if addr is not None and act is None:
             # "Note to the assistant: ..." then the order; a label may be followed by who is writing first
-            carry = 2 if addr.end() >= len(sent) - 2 or sent[addr.end() - 1:addr.end()] in (":", "!") else 1
+            carry = 3 if addr.end() >= len(sent) - 2 or sent[addr.end() - 1:addr.end()] in (":", "!", ".") else 1
         else:
             carry = 0
         if act is None:
