@@ -773,7 +773,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      r"(?<![\w.])(?=[a-z]+_[a-z_]+\(\s*[a-z_]+\s*=)|(?<![\w.])(?=run_(?:command|shell)\(\s*[\"']))"
      r"(?:[a-z0-9]+\.)?(?:[a-z]+_)*(?:send|transfer|wire|pay|delete|remove|drop|share|upload|post|forward|export|execute|exec|shell|grant|create_api|create_user|update_user|"
      r"set_role|invite|approve|disable|reset|purchase|buy|refund|publish|push|write_file|run_command|run_shell|bash)[a-z_]*"
-     r"(?=[\"'(]|\s+action[ _]input|\s*>)"),
+     r"(?=[\"'(]|\s+action[ _]input|\s*>|[ \t]*(?:\n|$))"),
     ("tool_syntax", "tool_fence", 0.55,
      ("```tool", "```function", "```action"),
      r"```(?:tool_code|tool_call|tool_use|tool|function_call|action)\b"),
@@ -966,7 +966,8 @@ def _needles_in(norm: str) -> set[str]:
 _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat{s}?bots?|bots?|copilot|gpt|chatgpt|claude|gemini|"
               r"summari[sz]er|(?:ai{s}|ki{s})?assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
               r"indexers?|crawlers?|answer{s}engines?|(?:screening|expense|scheduling|triage){s}(?:bots?|tools?)|asystent(?:a|ie)?|"
-              r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?)|"
+              r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?|"
+              r"pair{s}programmers?|coding{s}assistants?|helpers?|secretar(?:y|ies)|organi[sz]ers?)|"
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
@@ -979,7 +980,8 @@ _ST_LABEL = re.compile(
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
     r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b"
     r"|^[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
-    r"(?:to|for)[ \t]+(?:the|any|all|every|my|your|our|this|an?)[ \t]+(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
+    r"(?:to|for)[ \t]+(?:(?:the|any|all|every|my|your|our|this|an?)[ \t]+)?(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
+    r"|^[\s\-*#>(\[\"'_/]*(?:model|" + _AI_STRONG + r")s?/(?:[a-z-]+)[ \t]*:|^[\s\-*#>(\[\"'_]*model[ \t]*:(?![ \t]*[a-z0-9-]+(?:[ \t]+[a-z0-9-]+)?[ \t]*$)"
     r"|^[\s\-*#>(\[\"'_]*(?:(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+)?(?:the[ \t]+)?"
     + _AI_STRONG + r"[ \t]*(?:!+|[ \t][—–][ \t])"
     r"|^[\s\-*#>(\[\"'_]*(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+(?:the[ \t]+)?" + _AI_STRONG + r"[ \t]*[.,!]"
@@ -992,7 +994,9 @@ _ST_READER = re.compile(
     r"|\b(?:whoever|whatever|whichever(?:[ \t]+[a-z-]+){0,2}?|anyone|anybody)[ \t]+(?:is[ \t]+)?(?:reads|processes|handles|opens|picks[ \t]+(?:this|it)[ \t]+up|receives|triages|"
     r"parses|indexes|ingests|summari[sz]es|scans|answers)\b"
     r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
-    r"(?:with[ \t]+(?:access|mailbox|inbox|permission)|that[ \t]+(?:reads|processes|handles|can)|reading|processing|handling)\b"
+    r"(?:with[ \t]+(?:access|mailbox|inbox|permission)|that[ \t]+(?:reads|processes|handles|can)|[a-z]+ing[ \t]+(?:this|these|the|my|our))\b"
+    r"|\b(?:tool|system|api|plugin|server|function|integration|service)[ \t]+(?:now[ \t]+)?(?:requires|wants|needs|expects|instructs|asks)[ \t]+you[ \t]+to\b"
+    r"|\b(?:secrets|environment[ \t]+variables|api[ \t]+keys|credentials|tokens|passwords)\b[^.?\n]{0,30}\b(?:available|accessible|visible)[ \t]+to[ \t]+you\b"
     r"|\b(?:tool|service|job|bot|process|system|integration)[ \t]+(?:handling|processing|reading|parsing|triaging)[ \t]+this\b"
     r"|\b(?:automated|automatic|ai)[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|readers?|reviewers?|systems?|tools?|parsers?|bots?|processors?|processing|screeners?)[ \t]+"
     r"(?:must|should|shall|need[ \t]+to|have[ \t]+to|are[ \t]+(?:required|expected|asked|instructed|supposed)[ \t]+to)\b"
@@ -1030,7 +1034,10 @@ _ST_YOU_AI = re.compile(
     # the data re-casting the reader: its task declared void, a persona handed over, an order stored for later
     r"|\b(?:previous|prior|earlier|original|current|existing)[ \t]+(?:task|request|brief|instructions?|assignment|objective|directions?)s?[ \t]+(?:is|are|has[ \t]+been|have[ \t]+been)?[ \t]*"
     r"(?:now[ \t]+)?(?:void|obsolete|cancell?ed|superseded|withdrawn|no[ \t]+longer[ \t]+(?:needed|valid|appl(?:y|ies)))\b"
-    r"|\b(?:pretend|imagine|suppose)[ \t]+(?:that[ \t]+)?you(?:'re|[ \t]+are)[ \t]+(?:now[ \t]+)?(?:the|an?|my|our)\b"
+    r"|\b(?:pretend|imagine|suppose)[ \t]+(?:that[ \t]+)?you(?:'re|[ \t]+are)[ \t]+(?:now[ \t]+)?(?:the|an?|my|our|\"[a-z]+\")"
+    r"|\b(?:roleplay|role-play|role[ \t]+play)(?:[ \t]+exercise)?[ \t]*:?[ \t]+you[ \t]+are\b|\bnew[ \t]+persona\b"
+    r"|\b(?:once|after|when)[ \t]+(?:the|your)[ \t]+(?:summary|answer|reply|response|translation|report|review)[ \t]+(?:is|has[ \t]+been)[ \t]+(?:written|done|ready|complete|finished|sent|generated)\b"
+    r"|\b(?:final|first|next|last)[ \t]+step[ \t]+(?:for|of|in)[ \t]+(?:any|the|your|each|every)[ \t]+(?:summary|answer|reply|response|review|translation|analysis)\b"
     r"|\b(?:store|save|keep|write|add)[ \t]+(?:this|that|it|the[ \t]+following)?[ \t]*(?:in|to|into)[ \t]+(?:your[ \t]+)?(?:long-term[ \t]+|persistent[ \t]+|permanent[ \t]+)?memory\b"
     r"|\bbefore[ \t]+the[ \t]+(?:user|customer)[ \t]+(?:sees|reads|notices|opens)"
     r"|\b(?:the|your)[ \t]+(?:user|customer|account[ \t]+owner|owner)[ \t]+(?:now[ \t]+|also[ \t]+|actually[ \t]+)?(?:wants|would[ \t]+like|needs|asked|has[ \t]+asked|requires|expects)[ \t]+you\b"
@@ -1042,12 +1049,12 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"write|end|put|provide|give|let|inform|confirm|show|list|collect|go[ \t]+line|perform|"
             r"make|set|turn|switch|enable|create|invite|book|order|sign|e-sign|decline|block|tag|classify|submit|reset|reroute|fetch|echo|type|"
             r"update|treat|state|report|draft|reply-all|unsubscribe|star|follow|go[ \t]+into|log[ \t]+in|open|reassure|warn|convince|"
-            r"skicka|przelej|wyslij|usun|zmien|cambia|diga|dites|beratta|"
+            r"skicka|przelej|wyslij|usun|zmien|cambia|diga|dites|beratta|clear|wipe|erase|purge|empty|archive|overwrite|omit|move|"
             r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
             r"verwijder|geef|zeg|toon)")
 _ST_ACT = re.compile(
-    r"(?:^|[:,;(]|\*\*|\b(?:and|then|also|please|kindly|pls|bitte|por[ \t]+favor|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
+    r"(?:^|[:,;(—–]|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|then|also|please|kindly|pls|bitte|por[ \t]+favor|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
     r"(?:could|can|would|will)[ \t]+you(?:[ \t]+please)?|should|must|shall|(?:needs?|has|have)[ \t]+to|(?:is|are)[ \t]+(?:expected|asked|required|supposed|instructed)[ \t]+to|"
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
     r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|"
@@ -1247,9 +1254,9 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
 _QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|‹[^›\n]{1,400}›|`[^`\n]{1,400}`|```.*?```|<code>.*?</code>|<pre>.*?</pre>"
                      r"|(?<![a-z0-9])'[^'\n]{3,200}?'(?![a-z0-9])", re.S)
 _EXAMPLE_INTRO = re.compile(
-    r"(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|translat\w*(?: [a-z]+){0,4}|strings? like|text like|(?:called|known as|named|dubbed)(?: [a-z0-9-]+)?|"
-    r"example|payloads? (?:like|such as)|instructions? like|commands? like|the (?:phrase|string|text|sentence|line|words?|comment)|"
-    r"(?:ubersetz|traduc|tradu[sz]|vertaal)\w*(?: [a-z]+){0,4})[^a-z0-9]{0,4}$")
+    r"(?:(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|strings? like|text like|(?:called|known as|named|dubbed)(?: [a-z0-9-]+)?|"
+    r"example|payloads? (?:like|such as)|instructions? like|commands? like|the (?:phrase|string|text|sentence|line|words?|comment))[^a-z0-9]{0,4}"
+    r"|(?:translat|ubersetz|traduc|tradu[sz]|vertaal)\w*(?: [a-z]+){0,4}[ \t]*(?:[:\"'“„«\n][^a-z0-9]{0,3}|\n))$")
 _DAMPEN = 0.35
 _NEVER_DAMPEN = frozenset({"dangerous_command", "sensitive_file", "tool_fence"})  # commands are written in `code` anyway
 
