@@ -98,6 +98,52 @@ def test_baseline_evidence_only_when_a_threshold_is_reached(make_gov, tmp_path, 
     assert gov.check(_act("lookup_order", order_id="x", extra="y")).verdict == "allow"
 
 
+def _random_value(rnd: random.Random) -> Any:
+    return rnd.choice([lambda: "x" * rnd.choice([0, 3, 15, 17, 70, 300]), lambda: rnd.randrange(-5, 10**6),
+                       lambda: rnd.random(), lambda: rnd.random() < 0.5, lambda: None,
+                       lambda: [1] * rnd.choice([0, 2, 80]), lambda: {"k": 1}, lambda: (1, 2)])()
+
+
+def test_baseline_shared_argument_entries_give_the_per_profile_answers(make_gov, tmp_path, monkeypatch) -> None:
+    """Profiles learned alike share one compiled entry per argument; scoring through the shared
+    entries gives the scores and evidence that entries compiled for each profile alone give."""
+    from lictor.protections import baseline as baseline_mod
+    from lictor.protections.baseline import BaselinePlugin
+
+    rnd = random.Random(5)
+    agents, tools, names = ["a1", "a2", "a3"], ["t1", "t2", "t3", "t4"], ["id", "note", "n", "tags", "opt"]
+
+    def action() -> lictor.Action:
+        args = {k: _random_value(rnd) for k in rnd.sample(names, rnd.randrange(0, 4))}
+        return lictor.Action(kind=rnd.choice(["tool_call", "tool_call", "handoff"]), agent=rnd.choice(agents + ["new"]),
+                             name=rnd.choice(tools), args=args)
+
+    path = tmp_path / "b.json"
+    learner = make_gov({"mode": "monitor", "protections": {"baseline": {"path": str(path)}}})
+    for _ in range(300):
+        learner.check(action())
+    learner.close()
+    probes = [action() for _ in range(800)]
+    cfg = {"protections": {"baseline": {"path": str(path), "min_rate": 10**6, "unknown_agent": "allow"}}}
+    shared = make_gov(cfg).pm.get_plugin("baseline")
+    got = [shared.score(a, 0.0) for a in probes]
+
+    def per_profile(self: Any, learned: dict[str, Any]) -> dict[str, Any]:  # the entries as first compiled
+        out = {}
+        for k, a in learned.items():
+            lim = max(64, 4 * a["max_len"])
+            types = {pt: (lim if pt in baseline_mod._SIZED else None) for pt, jt in baseline_mod._TYPE_OF.items()
+                     if jt in a["types"]}
+            out[k] = (types, frozenset(a["types"]), a["max_len"], lim)
+        return out
+
+    monkeypatch.setattr(BaselinePlugin, "_known_args", per_profile)
+    alone = make_gov(cfg).pm.get_plugin("baseline")
+    assert [alone.score(a, 0.0) for a in probes] == got
+    assert len({id(e) for args in shared._shared_args.values() for e in args.values()}) == len(shared._shared_entries)
+    assert any(score > 0 for score, _ in got) and any(score == 0 for score, _ in got)
+
+
 # -- tool_access: fused leaf validators and the (agent, tool) cache -----------------------------
 
 LEAVES: list[dict[str, Any]] = [

@@ -116,6 +116,8 @@ class BaselinePlugin(KindScoped):
         self._quarantine: Optional[tuple[int, float, bool]] = None
         self._rates = _Rates()
         self._fast: dict[tuple[str, str, str], Any] = {}
+        self._shared_args: dict[tuple[Any, ...], dict[str, tuple[Any, ...]]] = {}
+        self._shared_entries: dict[tuple[frozenset[str], int], tuple[Any, ...]] = {}
         self._lock = threading.RLock()  # save() runs inside _learn()
         self._gov: Any = None
         self._state: Any = None
@@ -252,13 +254,7 @@ class BaselinePlugin(KindScoped):
             c = ()
             if prof is not None:
                 t = prof["tools"].get(f"{kind}:{name}") if name else None
-                args = None
-                if t is not None:
-                    args = {}
-                    for k, a in t["args"].items():
-                        lim = max(64, 4 * a["max_len"])
-                        types = {pt: (lim if pt in _SIZED else None) for pt, jt in _TYPE_OF.items() if jt in a["types"]}
-                        args[k] = (types, frozenset(a["types"]), a["max_len"], lim)
+                args = self._known_args(t["args"]) if t is not None else None
                 # more than min_rate actions a minute and more than rate_factor x the busiest minute
                 limit = max(self._min_rate, prof["max_rate"] * self._rate_factor)
                 rates = self._rates._b
@@ -273,6 +269,35 @@ class BaselinePlugin(KindScoped):
                 self._fast.clear()
             self._fast[key] = c
         return c
+
+    def _known_args(self, learned: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+        """The scoring entries of a tool's learned arguments (see :meth:`_compiled`), shared by
+        every (agent, tool) whose arguments were learned alike.
+
+        With thousands of (agent, tool) pairs, a copy per pair (about 2.5 KB) would not fit in the
+        CPU's cache, and a check would fetch its pair's from memory. An entry depends only on the
+        learned JSON types and sizes it is keyed by, so sharing cannot mix profiles up."""
+        shape = tuple((k, frozenset(a["types"]), a["max_len"]) for k, a in learned.items())
+        args = self._shared_args.get(shape)
+        if args is None:
+            args = {k: self._arg_entry(types, max_len) for k, types, max_len in shape}
+            if len(self._shared_args) > 65_536:
+                self._shared_args.clear()
+            self._shared_args[shape] = args
+        return args
+
+    def _arg_entry(self, types: frozenset[str], max_len: int) -> tuple[Any, ...]:
+        """``({python type: size limit or None}, JSON types, max size, size limit)`` of one
+        learned argument, one object per distinct (types, max size)."""
+        entry = self._shared_entries.get((types, max_len))
+        if entry is None:
+            lim = max(64, 4 * max_len)
+            by_type = {pt: (lim if pt in _SIZED else None) for pt, jt in _TYPE_OF.items() if jt in types}
+            entry = (by_type, types, max_len, lim)
+            if len(self._shared_entries) > 65_536:
+                self._shared_entries.clear()
+            self._shared_entries[(types, max_len)] = entry
+        return entry
 
     def score(self, action: Action, now: float) -> tuple[float, list[str]]:
         """The departure score of ``action`` from its agent's profile, with the evidence."""
