@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lictor
-from lictor.audit.record import encode_decision, expand_body
+from lictor.audit.record import dumps, encode_decision, expand_body
 
 
 def _text(rec: dict[str, Any], key: str, value: Any, limit: int) -> None:
@@ -82,6 +82,7 @@ def test_journal_form_expands_to_the_documented_record(name, args, content, outp
     stored = expand_body(body)
     assert orjson.loads(stored) == expected("r-1", 1234.5, a, d, limit)
     assert stored == orjson.dumps(orjson.loads(stored), option=orjson.OPT_SORT_KEYS)  # canonical: sorted keys
+    assert stored == dumps(orjson.loads(stored))  # the bytes the full canonical encoder gives
     assert len(body) < len(stored)
 
 

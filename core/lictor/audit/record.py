@@ -176,7 +176,10 @@ def expand_body(body: bytes) -> bytes:
         record = _expand(orjson.loads(body))
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"unreadable journal record: {exc}") from None
-    return _dumps(record, default=_fallback, option=_OPTS)
+    # Parsed JSON has only str keys and JSON types, so the plain sorted encoding gives the bytes
+    # :func:`dumps` would, without its slower options: the writer thread does this for every
+    # record while holding the GIL that ``check()`` needs.
+    return _dumps(record, option=_FAST)
 
 
 def chain_hash(prev: str, seq: int, body: bytes) -> str:

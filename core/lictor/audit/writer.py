@@ -122,11 +122,14 @@ class Writer:
         line = b"%s\t%s\n" % (rid.encode("ascii"), body)  # = journal_line(), inlined
         if 0 in line:  # a NUL would read as the end of the segment (JSON never has one)
             raise ValueError("an audit record must not contain a NUL byte")
-        with self._seg_lock:
-            try:
-                self._put(line)  # mmap.write: a memcpy into the page cache, no system call
-            except ValueError:  # "data out of range": the segment is full
-                self._append_in_next_segment(line)
+        lock = self._seg_lock
+        lock.acquire()  # not `with`: this runs once per decision, and acquire/release costs half
+        try:
+            self._put(line)  # mmap.write: a memcpy into the page cache, no system call
+        except ValueError:  # "data out of range": the segment is full
+            self._append_in_next_segment(line)
+        finally:
+            lock.release()
 
     def _append_in_next_segment(self, line: bytes) -> None:
         """Seal the full segment and append ``line`` to the next one. Caller holds ``_seg_lock``."""
