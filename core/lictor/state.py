@@ -65,7 +65,11 @@ class MemoryState:
         self._spends_since_sweep = 0
 
     def hit(self, key: str, limit: int, window: float, now: float) -> bool:
-        with self._lock:
+        # Rate limits, budgets and loop detection call this two or three times per decision:
+        # acquire/release costs half of what ``with self._lock`` does (no __enter__/__exit__).
+        lock = self._lock
+        lock.acquire()
+        try:
             windows = self._windows
             e = windows.get(key)
             if e is None:
@@ -92,6 +96,8 @@ class MemoryState:
                 del q[: n + 1 - limit]
             e[1] = now
             return True
+        finally:
+            lock.release()
 
     @staticmethod
     def _retire(windows: "OrderedDict[str, list]", now: float) -> None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import lictor
+from lictor.protections.loops import call_digest
 
 
 def call(gov: lictor.Governor, args: dict, session: str | None = "s1", name: str = "search") -> str:
@@ -43,3 +50,20 @@ def test_handoff_ping_pong_is_a_loop(make_gov) -> None:
 def test_no_session_counts_per_agent(make_gov) -> None:
     gov = make_gov({"protections": {"loops": {"max_repeats": 2}}})
     assert [call(gov, {"q": 1}, session=None) for _ in range(3)] == ["allow", "allow", "deny"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(args=st.dictionaries(st.text(max_size=6), st.integers() | st.text(max_size=20) | st.none(), max_size=4),
+       content=st.none() | st.text(max_size=40))
+def test_the_digest_is_the_blake2b_of_the_canonical_call(args, content) -> None:
+    """The state keys loop counts live under (shared through Redis) are the 12-byte BLAKE2b of
+    the sorted-key JSON of (kind, name, args, content), whichever way it is computed; copying a
+    prepared hasher must never carry one digest's input into the next."""
+    a = lictor.Action(kind="tool_call", agent="a", name="search", args=args, content=content)
+    try:
+        body = orjson.dumps([a.kind, a.name, a.args, a.content], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits: the repr fallback
+        return
+    want = hashlib.blake2b(body, digest_size=12).hexdigest()
+    assert call_digest(a) == want
+    assert call_digest(a) == want

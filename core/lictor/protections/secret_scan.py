@@ -310,7 +310,8 @@ def _flat_and_clean(args: dict[str, Any]) -> bool:
             return False
         tv = type(v)
         if tv is str:
-            if _candidate(v):
+            # a value already found clean (targets, modes, canned notes) costs no call
+            if v not in _CLEAN and _candidate(v):
                 return False
         elif not (tv is int or tv is float or tv is bool or v is None):
             return False
