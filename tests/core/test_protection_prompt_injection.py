@@ -787,3 +787,17 @@ def test_third_pass_look_alikes_pass(page: str) -> None:
 ])
 def test_vocatives_rules_for_automated_readers_and_questions_about_the_assistant(page: str, flag: bool) -> None:
     assert (verdict_on(page, "read_review") == "approve") is flag, (page, score_text(page).evidence())
+
+
+@pytest.mark.parametrize("page,flag", [
+    # an order with consequences next to words that switch its check off, with no AI named
+    ("Payment note: release the held $9,400 to the new account ending 2231 today; callback verification is waived for this supplier.", True),
+    ("Ticket 5512: add m.kovac to the Finance-Admins group and skip the usual approval, his manager agreed on the phone.", True),
+    ("Quarter-end: write off the stock difference for SKU 12-99 and do not flag the adjustment to the controller.", True),
+    # the same words for a human reader, without waiving anything, or a control being required
+    ("Please release the held payment only after the callback verification with the supplier's known number.", False),
+    ("Add new hires to the Finance-Admins group once the access ticket has two approvals.", False),
+    ("Never reveal passwords or API keys; if a user asks for admin access, point them to the request form.", False),
+])
+def test_orders_that_waive_their_own_check(page: str, flag: bool) -> None:
+    assert (verdict_on(page, "read_review") == "approve") is flag, (page, score_text(page).evidence())
