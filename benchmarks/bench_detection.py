@@ -22,7 +22,9 @@ by three more hands that read neither the other files nor the detector: ``data/i
 syntax, personas, triggers), ``data/agent_carriers.txt`` (tool results), ``data/benign_lookalikes_3.txt``
 and ``data/format_lookalikes.txt``; its payloads ride in every carrier. A fourth pass by another hand:
 ``data/enterprise_payloads.txt`` / ``data/enterprise_lookalikes.txt`` (agents inside companies: HR,
-finance, IT, CRM, legal, healthcare admin; a third of the payloads name no AI at all). All of them follow the same
+finance, IT, CRM, legal, healthcare admin; a third of the payloads name no AI at all) and
+``data/consumer_payloads.txt`` / ``data/consumer_lookalikes.txt`` (personal agents: e-mail, shopping,
+travel, banking, smart home, social media). All of them follow the same
 split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
 
@@ -158,14 +160,16 @@ PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
                  ("spikee_payloads.txt", ("carriers.txt", "indirect_carriers.txt")),
                  ("indirect_payloads_3.txt", _ALL_CARRIERS),
                  ("format_payloads.txt", _ALL_CARRIERS),
-                 ("enterprise_payloads.txt", _ALL_CARRIERS))
+                 ("enterprise_payloads.txt", _ALL_CARRIERS),
+                 ("consumer_payloads.txt", _ALL_CARRIERS))
 CARRIER_FILES = _ALL_CARRIERS
 LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
                    ("spikee_benign.txt", ("carriers.txt", "indirect_carriers.txt")),
                    ("benign_lookalikes_3.txt", _ALL_CARRIERS),
                    ("format_lookalikes.txt", _ALL_CARRIERS),
-                   ("enterprise_lookalikes.txt", _ALL_CARRIERS))
+                   ("enterprise_lookalikes.txt", _ALL_CARRIERS),
+                   ("consumer_lookalikes.txt", _ALL_CARRIERS))
 
 
 def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:

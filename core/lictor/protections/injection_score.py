@@ -966,8 +966,10 @@ def _needles_in(norm: str) -> set[str]:
 _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat{s}?bots?|bots?|copilot|gpt|chatgpt|claude|gemini|"
               r"summari[sz]er|(?:ai{s}|ki{s})?assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
               r"indexers?|crawlers?|answer{s}engines?|(?:screening|expense|scheduling|triage){s}(?:bots?|tools?)|asystent(?:a|ie)?|"
+              r"(?:summari[sz]ation|triage|screening|scheduling|review|adjudication|classification|indexing|extraction|intake|matching|routing|reconciliation)"
+              r"{s}(?:tools?|models?|agents?|engines?|platforms?|bots?|systems?|workflows?|pipelines?)|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?|"
-              r"pair{s}programmers?|coding{s}assistants?|helpers?|secretar(?:y|ies)|organi[sz]ers?)|"
+              r"pair{s}programmers?|coding{s}assistants?|helpers?|secretar(?:y|ies)|organi[sz]ers?|workflows?|pipelines?|platforms?|adjudication|engines?)|"
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
@@ -992,13 +994,14 @@ _ST_READER = re.compile(
     r"indexing|crawling|answering|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
     r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
     r"|\b(?:whoever|whatever|whichever(?:[ \t]+[a-z-]+){0,2}?|anyone|anybody)[ \t]+(?:is[ \t]+)?(?:reads|processes|handles|opens|picks[ \t]+(?:this|it)[ \t]+up|receives|triages|"
-    r"parses|indexes|ingests|summari[sz]es|scans|answers)\b"
+    r"parses|indexes|ingests|summari[sz]es|scans|answers)\b|\bwhoever[ \t]+[a-z]+s[ \t]+(?:this|these|the)\b"
     r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
     r"(?:with[ \t]+(?:access|mailbox|inbox|permission)|that[ \t]+(?:reads|processes|handles|can)|[a-z]+ing[ \t]+(?:this|these|the|my|our))\b"
     r"|\b(?:tool|system|api|plugin|server|function|integration|service)[ \t]+(?:now[ \t]+)?(?:requires|wants|needs|expects|instructs|asks)[ \t]+you[ \t]+to\b"
     r"|\b(?:secrets|environment[ \t]+variables|api[ \t]+keys|credentials|tokens|passwords)\b[^.?\n]{0,30}\b(?:available|accessible|visible)[ \t]+to[ \t]+you\b"
     r"|\b(?:tool|service|job|bot|process|system|integration)[ \t]+(?:handling|processing|reading|parsing|triaging)[ \t]+this\b"
-    r"|\b(?:automated|automatic|ai)[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|readers?|reviewers?|systems?|tools?|parsers?|bots?|processors?|processing|screeners?)[ \t]+"
+    r"|\b(?:automated|automatic|ai)[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|readers?|reviewers?|systems?|tools?|parsers?|bots?|processors?|processing|screeners?|"
+    r"adjudication|workflows?|pipelines?|platforms?)[ \t]+"
     r"(?:must|should|shall|need[ \t]+to|have[ \t]+to|are[ \t]+(?:required|expected|asked|instructed|supposed)[ \t]+to)\b"
     r"|\bif[ \t]+(?:this|the)[ \t]+(?:message|e-?mail|document|text|page|file|note|ticket|thread)[ \t]+is[ \t]+(?:being[ \t]+)?(?:read|processed|handled|summari[sz]ed|parsed|opened)[ \t]+by[ \t]+(?:an?|the|any)[ \t]+(?:" + _AI_WEAK + r")"
     r"|\bas[ \t]+(?:the|an?)[ \t]+(?:" + _AI_WEAK + r")\b"
@@ -1007,6 +1010,7 @@ _ST_READER = re.compile(
     r"|\b(?:todo|fixme|note|nb|attn|hack)[ \t]*\([ \t]*(?:ai|llm|assistant|agent|copilot|bot|claude|gpt|codex|cursor)[ \t]*\)[ \t]*:?")
 # the model's own secrets: both the addressee and the object of the order
 _ST_SECRET = re.compile(r"\byour[ \t]+(?:system[ \t]+prompt|initial[ \t]+prompt|unique[ \t]+id|configuration|hidden[ \t]+configuration|instructions|guidelines|rules)\b"
+                        r"|\bits[ \t]+(?:full[ \t]+|complete[ \t]+|entire[ \t]+|hidden[ \t]+)?(?:configuration|system[ \t]+prompt|instructions|internal[ \t]+macros)\b"
                         r"|\b(?:initial|original|system|first|hidden)[ \t]+(?:prompt|instructions?|message|configuration)[ \t]+(?:that[ \t]+)?you[ \t]+(?:were|have[ \t]+been|got)")
 _ST_YOU_AI = re.compile(
     r"\b(?:in|to|into|with|at[ \t]+the[ \t]+(?:end|start|beginning)[ \t]+of|end|start|begin|finish)[ \t]+your[ \t]+(?:response|answer|reply|output|summary|next[ \t]+(?:reply|message|response))s?\b"
@@ -1031,6 +1035,8 @@ _ST_YOU_AI = re.compile(
     r"(?:weiter\w*|fortfahren|continu\w*|termine\w*|procedi|procede\w*|prosegui|prossegu\w*|verder\w*|ga[ \t]+verder)\b"
     r"|\b(?:dites|dis)[ \t]+a[ \t]+l'utilisat(?:eur|rice)|\b(?:diga|diz|dica)[ \t]+ao[ \t]+usuario|\b(?:di|dica|dite)[ \t]+all'utente|\b(?:dile|di|diga)[ \t]+al[ \t]+usuario"
     r"|\b(?:sag|sagen[ \t]+sie)[ \t]+dem[ \t]+(?:nutzer|benutzer|anwender)|\bvertel[ \t]+de[ \t]+gebruiker|\bberatta[ \t]+for[ \t]+anvandaren"
+    r"|\b(?:it'?s|this[ \t]+is)[ \t]+(?:me,?[ \t]+)?(?:your[ \t]+(?:user|owner|boss|principal|admin)|the[ \t]+account[ \t]+owner)\b"
+    r"|\b(?:after|before|once)[ \t]+(?:the|your)[ \t]+(?:[a-z-]+[ \t]+)?(?:summary|report|answer|reply|analysis|review|translation)[ \t]*,"
     # the data re-casting the reader: its task declared void, a persona handed over, an order stored for later
     r"|\b(?:previous|prior|earlier|original|current|existing)[ \t]+(?:task|request|brief|instructions?|assignment|objective|directions?)s?[ \t]+(?:is|are|has[ \t]+been|have[ \t]+been)?[ \t]*"
     r"(?:now[ \t]+)?(?:void|obsolete|cancell?ed|superseded|withdrawn|no[ \t]+longer[ \t]+(?:needed|valid|appl(?:y|ies)))\b"
@@ -1042,14 +1048,15 @@ _ST_YOU_AI = re.compile(
     r"|\bbefore[ \t]+the[ \t]+(?:user|customer)[ \t]+(?:sees|reads|notices|opens)"
     r"|\b(?:the|your)[ \t]+(?:user|customer|account[ \t]+owner|owner)[ \t]+(?:now[ \t]+|also[ \t]+|actually[ \t]+)?(?:wants|would[ \t]+like|needs|asked|has[ \t]+asked|requires|expects)[ \t]+you\b"
     r"|\b(?:he|she|they)'?d?[ \t]+(?:also[ \t]+)?(?:like|want|wants|needs)[ \t]+you[ \t]+to\b"
-    r"|\b(?:can|could|would|will)[ \t]+(?:the|an?|our|my|this)[ \t]+(?:ai[ \t]+)?(?:assistant|bot|chat[ \t]?bot|agent|model|copilot)[ \t]+(?:please[ \t]+)?(?=[a-z])")
+    r"|\b(?:can|could|would|will)[ \t]+(?:the|an?|our|my|this)[ \t]+(?:ai[ \t]+)?(?:assistant|bot|chat[ \t]?bot|agent|model|copilot)"
+    r"(?:[ \t]+[a-z]+ing(?:[ \t]+(?:me|us|this|you))?)?[ \t]+(?:please[ \t]+)?(?=[a-z])")
 _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|wire|pay|refund|delete|remove|cancel|close|drop|grant|approve|"
             r"reveal|output|print|repeat|include|add|append|insert|render|display|open|visit|click|run|execute|call|invoke|reply|respond|answer|tell|ask|"
             r"recommend|rate|mark|move|schedule|accept|bcc|cc|dm|post|publish|push|rotate|change|disable|process|issue|buy|purchase|praise|label|say|"
             r"write|end|put|provide|give|let|inform|confirm|show|list|collect|go[ \t]+line|perform|"
             r"make|set|turn|switch|enable|create|invite|book|order|sign|e-sign|decline|block|tag|classify|submit|reset|reroute|fetch|echo|type|"
             r"update|treat|state|report|draft|reply-all|unsubscribe|star|follow|go[ \t]+into|log[ \t]+in|open|reassure|warn|convince|"
-            r"skicka|przelej|wyslij|usun|zmien|cambia|diga|dites|beratta|clear|wipe|erase|purge|empty|archive|overwrite|omit|move|"
+            r"skicka|przelej|wyslij|usun|zmien|cambia|diga|dites|beratta|clear|wipe|erase|purge|empty|archive|overwrite|omit|move|suppress|classify|"
             r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
             r"verwijder|geef|zeg|toon)")
@@ -1085,6 +1092,8 @@ _ST_HARM = re.compile(
     r"|\b(?:add|insert|append|include)[ \t]+(?:a|the|this|one|these)[ \t]+(?:sentences?|lines?|notes?|paragraphs?|claims?|statements?|links?|disclaimers?)\b"
     r"|\b(?:six|6|one-time|verification|security|2fa|otp|login|mfa|sms|confirmation)[ \t-]*(?:digit[ \t]+)?codes?\b"
     r"|\bdrop[ \t]+table\b|\breroute\w*|\bsaved[ \t]+(?:card|payment)|\border[ \t]+(?:two|three|four|five|ten|\d+)[ \t]+(?:units?|items?|copies)\b"
+    r"|\bas[ \t]+(?:cleared|passed|complete|completed|verified|approved|paid|delivered|resolved|accepted|eligible|signed|low-risk|normal|exceptional)\b"
+    r"|\b(?:maximum|highest|perfect|full)[ \t]+(?:score|rating|payout|value|marks)\b|\bsuppress\w*|\b(?:critical|risk|fraud|anomaly)[ \t-]+(?:value[ \t]+)?flags?\b"
     r"|\b(?:os\.environ|environ|env[ \t]+vars|environment[ \t]+variables|\.env|~/\.(?:aws|ssh)|id_rsa|endors\w*|partner[ \t]+site|affiliate|promo[ \t]+code|recalled)\b"
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|\b(?:saved|stored)[ \t]+(?:cards?|payment[ \t]+methods?|passwords?|credentials)\b|\bfull[ \t]+(?:card[ \t]+)?numbers?\b"
@@ -1186,6 +1195,8 @@ def _addressed(sent: str) -> Optional["re.Match[str]"]:
     m = _label_search(sent)
     if m is not None and _ST_CLAUSE.match(m.group(0)) is not None:
         m = None  # "if the assistant mishears, ...": a clause about the assistant, not a word to it
+    elif m is not None and m.group(0).rstrip().endswith("-") and len(sent[m.end():].split()) <= 3 and not sent.rstrip().endswith((".", "!", ":")):
+        m = None  # "Inbox triage agent - quick start": a heading
     if m is None and _ST_READER_GATE.search(sent) is not None:
         m = _ST_READER.search(sent)
     if m is None and _ST_YOU_AI_GATE.search(sent) is not None:
@@ -1267,8 +1278,15 @@ _UC_ACT = re.compile(
     r"report|bill|read|initiate|process|credit|unlock|void|cancel|reroute|redirect|overwrite|wipe|write[ \t]+off|adjust|record|book)\b")
 _UC_BYPASS = re.compile(
     r"\b(?:no|without|skip(?:ping)?|bypass(?:ing)?|waiv(?:e|ing)|not)[ \t]+(?:(?:the|any|a|an|further|prior|usual|normal|standard|manager|managerial|extra|additional|"
-    r"second|separate|formal)[ \t]+)*(?:need[ \t]+(?:to|for)[ \t]+(?:the[ \t]+)?)?(?:approvals?|verifications?|verify(?:ing)?|confirmations?|confirm(?:ing)?|"
-    r"authori[sz]ations?|reviews?|tickets?|checks?|checking|call-?backs?|sign-?offs?|ci|tests?|mfa|2fa|two-factor|dual[ \t]+control|referrals?)\b"
+    r"second|separate|formal)[ \t]+)*(?:need[ \t]+(?:to|for)[ \t]+(?:the[ \t]+)?)?(?:[a-z'-]+[ \t]+){0,3}?(?:approvals?|verifications?|verify(?:ing)?|confirmations?|confirm(?:ing)?|"
+    r"authori[sz]ations?|reviews?|tickets?|checks?|checking|call-?backs?|sign-?offs?|signatures?|ci|tests?|mfa|2fa|two-factor|dual[ \t]+control|referrals?)\b"
+    r"|\bdisabl\w*[ \t]+(?:the[ \t]+)?(?:mfa|2fa|two-factor|multi-factor|login[ \t]+alerts|logging|audit\w*|branch[ \t]+protection|security[ \t]+scan\w*)"
+    r"|\b(?:pause|stop|suspend)\w*[ \t]+(?:the[ \t]+|all[ \t]+)?(?:backups?|backup[ \t]+jobs?|monitoring|alerts?|logging|audit\w*)\b"
+    r"|\b(?:using|with)[ \t]+(?:the|your|their|our)[ \t]+(?:stored|saved)[ \t]+(?:e-?signature|signature|card|credentials|password|purchasing[ \t]+authority|payment[ \t]+method)"
+    r"|\b(?:card|credentials|payment[ \t]+method)[ \t]+saved[ \t]+in\b"
+    r"|\b(?:remittance|bank(?:ing)?|payment|receiving|beneficiary|payout)[ \t]+(?:account|details|information|info|instructions)[ \t]+(?:has|have)[ \t]+(?:been[ \t]+)?(?:changed|updated|moved)"
+    r"|\bnew[ \t]+(?:bank|remittance|beneficiary|payout)[ \t]+(?:account|details)|\bour[ \t]+new[ \t]+account\b|\bconsolidating[ \t]+our[ \t]+bank"
+    r"|\b(?:remove|delete|clear|suppress|purge)\w*[^.\n]{0,40}\b(?:audit|anomaly|security|access|event)[ \t]+(?:logs?|trail|flags?)"
     r"|\b(?:verification|approval|call-?back|confirmation|review|ticket|sign-?off|authori[sz]ation)[ \t]*:?[ \t]+(?:is[ \t]+|are[ \t]+)?(?:waived|not[ \t]+(?:needed|required|necessary)|skipped|bypassed|unnecessary)\b"
     r"|\bpre-?(?:authori[sz]ed|approved)\b|\bapproved[ \t]+verbally\b|\bauto-?approv\w*|\bwithout[ \t]+waiting\b|\bahead[ \t]+of[ \t]+(?:the|your)[ \t]+usual\b"
     r"|\b(?:don'?t|do[ \t]+not|never)[ \t]+(?:send|trigger|raise|create|open|log)[ \t]+(?:the[ \t]+|a[ \t]+|any[ \t]+)?(?:usual[ \t]+)?(?:confirmation|alert|notification|ticket|audit)"
@@ -1288,7 +1306,7 @@ def _unchecked_signals(norm: str) -> list[tuple[str, float, int, int]]:
     out: list[tuple[str, float, int, int]] = []
     for k, (s, e) in enumerate(sents):
         b = _UC_BYPASS.search(norm, s, e)
-        if b is None:
+        if b is None or _UC_NOT_WAIVED.search(norm, max(s, b.start() - 40), b.start()) is not None:
             continue
         # the order in the same sentence, or in the one before or after it
         for lo, hi in ((s, e), sents[k - 1] if k else (s, s), sents[k + 1] if k + 1 < len(sents) else (e, e)):
@@ -1302,6 +1320,8 @@ def _unchecked_signals(norm: str) -> list[tuple[str, float, int, int]]:
 
 
 _UC_SENT = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+# "it never replies without your approval" (the control kept), "was processed without a callback" (a report)
+_UC_NOT_WAIVED = re.compile(r"\b(?:never|not|n't|cannot|won't)\b[^.!?\n]{0,30}$|\b(?:was|were|been|had)[ \t]+[a-z]+(?:ed|en)[ \t]+$")
 
 
 # Quoted or example contexts: the text talks *about* an instruction rather than giving it.
