@@ -65,11 +65,26 @@ class Action(BaseModel):
 
     def with_args(self, args: dict[str, Any]) -> "Action":
         """A copy with other arguments (used by redaction; skips re-validation on purpose)."""
-        return self.model_copy(update={"args": args})
+        return self._copy_with("args", args)
 
     def with_content(self, content: Optional[str]) -> "Action":
         """A copy with other content (used by redaction; skips re-validation on purpose)."""
-        return self.model_copy(update={"content": content})
+        return self._copy_with("content", content)
+
+    def _copy_with(self, field: str, value: Any) -> "Action":
+        """``model_copy(update={field: value})``, made directly: redactions run on the hot path,
+        and pydantic's generic copy costs several times what an Action's four attributes do.
+        Subclasses (which may add private or extra attributes) get the generic copy."""
+        if type(self) is not Action:
+            return self.model_copy(update={field: value})
+        copy: Action = _new(Action)
+        fields = dict(self.__dict__)
+        fields[field] = value
+        _set(copy, "__dict__", fields)
+        _set(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__ | {field})
+        _set(copy, "__pydantic_extra__", None)
+        _set(copy, "__pydantic_private__", None)
+        return copy
 
 
 class Approval(BaseModel):
@@ -239,19 +254,19 @@ def _vote(
 ) -> Decision:
     # Votes are made on the hot path by trusted code with fixed field types, so they skip
     # validation and fill every field the same way the validator would.
-    return _build_decision(cls, dict(
-        verdict=verdict,
-        phase="action",
-        reasons=(reason,) if reason else (),
-        rule_ids=(rule_id,) if rule_id else (),
-        risks=tuple(risks),
-        action=None,
-        output=None,
-        enforced=True,
-        halt=False,
-        plugins=(),
-        approval=None,
-        decision_id="",
-        policy_hash="",
-        evidence=tuple(evidence),
-    ))
+    return _build_decision(cls, {
+        "verdict": verdict,
+        "phase": "action",
+        "reasons": (reason,) if reason else (),
+        "rule_ids": (rule_id,) if rule_id else (),
+        "risks": tuple(risks),
+        "action": None,
+        "output": None,
+        "enforced": True,
+        "halt": False,
+        "plugins": (),
+        "approval": None,
+        "decision_id": "",
+        "policy_hash": "",
+        "evidence": tuple(evidence),
+    })

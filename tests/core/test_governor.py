@@ -8,6 +8,8 @@ import sys
 from typing import Any, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lictor
 from lictor import Action, Approval, Decision, PluginError, PolicyViolation
@@ -363,3 +365,21 @@ def test_vote_takes_a_configured_effect_and_refuses_anything_else() -> None:
     assert (d.verdict, d.rule_ids, d.risks, d.evidence) == ("approve", ("r",), ("ASI02",), ("seen",))
     with pytest.raises(ValueError, match="'deny' or 'approve'"):
         Decision.vote("redact", "x")
+
+
+@settings(max_examples=100, deadline=None)
+@given(args=st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=8), max_size=3),
+       content=st.none() | st.text(max_size=10), metadata=st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+       new_args=st.dictionaries(st.text(max_size=5), st.integers(), max_size=3), new_content=st.none() | st.text(max_size=10))
+def test_redaction_copies_are_what_pydantic_copies_make(args, content, metadata, new_args, new_content) -> None:
+    """Action.with_args / with_content build the copy directly (the hot path redacts with them);
+    the result is indistinguishable from pydantic's own model_copy(update=...)."""
+    a = Action(kind="tool_call", agent="a", name="t", args=args, content=content, metadata=metadata, session="s")
+    for field, value, made in (("args", new_args, a.with_args(new_args)), ("content", new_content, a.with_content(new_content))):
+        want = a.model_copy(update={field: value})
+        assert made == want and type(made) is Action
+        assert list(made.__dict__.items()) == list(want.__dict__.items())
+        assert made.__pydantic_fields_set__ == want.__pydantic_fields_set__
+        assert made.__pydantic_extra__ == want.__pydantic_extra__ and made.__pydantic_private__ == want.__pydantic_private__
+        assert made.model_dump() == want.model_dump() and repr(made) == repr(want) and made.model_fields_set == want.model_fields_set
+    assert a.args == args and a.content == content  # the original is untouched

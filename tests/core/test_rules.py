@@ -129,6 +129,19 @@ def test_redaction_by_path_and_pattern_including_content(make_gov) -> None:
     assert d.verdict == "allow"
 
 
+
+def test_redaction_by_path_alone_leaves_other_arguments_as_they_are(make_gov) -> None:
+    """Without patterns, a rule whose paths reach none of the arguments rewrites nothing (the
+    hot path skips it); a path whose head is there but not its leaf rewrites nothing either."""
+    gov = make_gov({"rules": [{"id": "mask", "match": {"name": "pay"}, "effect": "redact",
+                               "redact": {"args": ["card.number", "cvv"]}}]})
+    for args in ({}, {"amount": 5, "note": "cvv 123"}, {"card": {"exp": "12/30"}}, {"card": "4111"}):
+        a = act("pay", args=args)
+        d = gov.check(a)
+        assert d.verdict == "allow" and d.action is a and d.action.args == args
+    d = gov.check(act("pay", args={"amount": 5, "cvv": "123"}))
+    assert d.verdict == "redact" and d.action.args == {"amount": 5, "cvv": "[REDACTED]"}
+
 def test_only_rules_that_can_match_are_evaluated(make_gov) -> None:
     # 1,000 rules on other tools with conditions that would fail if evaluated.
     rules = [{"id": f"r{i}", "match": {"kind": "tool_call", "name": f"tool_{i}"}, "when": "args.missing > 1", "effect": "deny"} for i in range(1000)]

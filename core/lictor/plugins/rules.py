@@ -47,9 +47,11 @@ class _Compiled:
     roles: Optional[frozenset[str]]
     when: Optional[Condition]
     limit_key: Optional[Callable[[Action, Sequence[str], float], str]] = None
+    limit_prefix: str = ""  # of the state key: "limit:<rule id>:"
     limit_count: int = 0
     limit_per: float = 0.0
     redact_args: tuple[tuple[str, ...], ...] = ()
+    redact_fields: frozenset[str] = frozenset()  # the top-level arguments redact_args reach into
     redact_patterns: Optional[re.Pattern[str]] = None
     replacement: str = "[REDACTED]"
     reason: str = ""
@@ -163,6 +165,7 @@ class RulesPlugin:
             c.limit_count = rule.limit.count
             c.limit_per = rule.limit.per
             c.limit_key = _limit_key(rule.limit.key)
+            c.limit_prefix = f"limit:{rule.id}:"
             if rule.effect is None:
                 c.reason = rule.reason or rule.description or (
                     f"rate limit '{rule.id}': more than {rule.limit.count} per {rule.limit.per:g}s "
@@ -170,6 +173,7 @@ class RulesPlugin:
                 )
         if rule.redact is not None:
             c.redact_args = tuple(tuple(a.split(".")) for a in rule.redact.args)
+            c.redact_fields = frozenset(path[0] for path in c.redact_args)
             if rule.redact.patterns:
                 c.redact_patterns = re.compile("|".join(f"(?:{p})" for p in rule.redact.patterns))
             c.replacement = rule.redact.replacement
@@ -281,7 +285,7 @@ class RulesPlugin:
                     key = None
                     vote, reason = "deny", f"rate limit '{c.rule.id}': key could not be evaluated ({e}); denied (fail closed)"
                 if key is not None:
-                    state_key = f"limit:{c.rule.id}:{key}"
+                    state_key = c.limit_prefix + key
                     if trace is not None:
                         trace.append(RuleTrace(c.rule.id, True, f"limit {c.limit_count} per {c.limit_per:g}s keyed by {key!r} (not counted by explain)"))
                         continue
@@ -293,6 +297,8 @@ class RulesPlugin:
                     new_output = _redact_value(current_output, c.redact_patterns, c.replacement)
                     changed = new_output != current_output
                     current_output = new_output
+                elif c.redact_patterns is None and c.redact_fields.isdisjoint(current.args):
+                    changed = False  # none of the arguments to mask is there (the common case)
                 else:
                     current, changed = _redact_action(current, c)
                 if not changed:

@@ -76,17 +76,32 @@ class Condition:
                 return native(ctx)
             except Fallback:
                 pass  # a value outside the plain path: the engine decides
+        return self._engine(ctx)
+
+    def test(self, action: Action, roles: Sequence[str], now: float, output: Any = None) -> bool:
+        """Evaluate as a condition: the result must be a bool.
+
+        The same steps as :meth:`evaluate`, not a call to it: rules test conditions on every
+        matching action, and a Python call costs about as much as the native comparison."""
+        ctx = self._build(action, roles, now, output)
+        native = self.native
+        if native is None:
+            value = self._engine(ctx)
+        else:
+            try:
+                value = native(ctx)
+            except Fallback:
+                value = self._engine(ctx)
+        if value is True or value is False:
+            return value
+        raise ConditionError(f"condition must be true or false, got {value!r}")
+
+    def _engine(self, ctx: dict) -> Any:
+        """The CEL engine's value for ``ctx``; its errors become :class:`ConditionError`."""
         try:
             return self._execute(ctx)
         except Exception as exc:  # the engine raises KeyError/RuntimeError/TypeError/ValueError
             raise ConditionError(f"{type(exc).__name__}: {exc}") from None
-
-    def test(self, action: Action, roles: Sequence[str], now: float, output: Any = None) -> bool:
-        """Evaluate as a condition: the result must be a bool."""
-        value = self.evaluate(action, roles, now, output)
-        if value is True or value is False:
-            return value
-        raise ConditionError(f"condition must be true or false, got {value!r}")
 
 
 def _args_fields(source: str) -> Optional[tuple[str, ...]]:

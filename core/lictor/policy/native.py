@@ -16,6 +16,7 @@ paths agree on generated expressions and inputs.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from typing import Any, Callable, Optional
 
@@ -105,12 +106,35 @@ def _scalar_eq(a: Any, b: Any) -> bool:
     raise Fallback
 
 
-def _order(op: str) -> Callable[[Any, Any], bool]:
-    import operator
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_NOT_LITERAL = object()
 
-    f = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
 
-    def compare(a: Any, b: Any) -> bool:
+def _order(op: str, left: Fn, right: Fn, literal: Any = _NOT_LITERAL) -> Fn:
+    """``left op right`` on two numbers (64-bit integers, doubles but NaN) or two strings;
+    anything else goes to the engine. Against a literal (``args.amount > 100``, the common
+    shape) the literal's side is known here, so a check reads and tests only the other."""
+    f = _ORDER[op]
+    if literal is not _NOT_LITERAL and _is_num(literal):
+        def compare_with_number(c: dict) -> bool:
+            a = left(c)
+            ta = type(a)
+            if (ta is int and -_INT64 <= a < _INT64) or (ta is float and a == a):  # = _is_num(a)
+                return f(a, literal)
+            raise Fallback
+
+        return compare_with_number
+    if type(literal) is str:
+        def compare_with_string(c: dict) -> bool:
+            a = left(c)
+            if type(a) is str:
+                return f(a, literal)
+            raise Fallback
+
+        return compare_with_string
+
+    def compare(c: dict) -> bool:
+        a, b = left(c), right(c)
         if _is_num(a) and _is_num(b):
             return f(a, b)
         if type(a) is str and type(b) is str:
@@ -126,9 +150,22 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.toks = _tokens(source)
         self.i = 0
+        # What the parser knows about the closures it made, so that it can fuse them: the
+        # literals (by closure) and the closures whose value is always a bool.
+        self.literals: dict[Fn, Any] = {}
+        self.booleans: set[Fn] = set()
+
+    def boolean(self, fn: Fn) -> Fn:
+        """``fn`` returns a bool or raises Fallback, never anything else."""
+        self.booleans.add(fn)
+        return fn
 
     def peek(self) -> tuple[str, Any]:
         return self.toks[self.i]
+
+    def ahead(self, n: int) -> tuple[str, Any]:
+        """The token ``n`` places after the current one (the end token past the end)."""
+        return self.toks[min(self.i + n, len(self.toks) - 1)]
 
     def take(self, kind: str, value: Any = None) -> Any:
         k, v = self.toks[self.i]
@@ -140,6 +177,8 @@ class _Parser:
     def parse(self) -> Fn:
         fn = self.or_()
         self.take("end")
+        if fn in self.booleans:
+            return fn  # what result() below would check and let through
 
         def result(c: dict) -> Any:
             v = fn(c)
@@ -158,7 +197,7 @@ class _Parser:
         while self.peek() == ("op", "||"):
             self.i += 1
             right = self.and_()
-            left = _logic(left, right, True)
+            left = self.boolean(_logic(left, right, True))
         return left
 
     def and_(self) -> Fn:
@@ -166,7 +205,7 @@ class _Parser:
         while self.peek() == ("op", "&&"):
             self.i += 1
             right = self.rel()
-            left = _logic(left, right, False)
+            left = self.boolean(_logic(left, right, False))
         return left
 
     def rel(self) -> Fn:
@@ -176,13 +215,12 @@ class _Parser:
             self.i += 1
             right = self.unary()
             if v == "==":
-                return lambda c: _scalar_eq(left(c), right(c))
+                return self.boolean(lambda c: _scalar_eq(left(c), right(c)))
             if v == "!=":
-                return lambda c: not _scalar_eq(left(c), right(c))
+                return self.boolean(lambda c: not _scalar_eq(left(c), right(c)))
             if v == "in":
-                return _in(left, right)
-            cmp = _order(v)
-            return lambda c: cmp(left(c), right(c))
+                return self.boolean(_in(left, right))
+            return self.boolean(_order(v, left, right, self.literals.get(right, _NOT_LITERAL)))
         return left
 
     def unary(self) -> Fn:
@@ -196,10 +234,14 @@ class _Parser:
                     raise Fallback
                 return not v
 
-            return neg
+            return self.boolean(neg)
         return self.postfix()
 
     def postfix(self) -> Fn:
+        k, v = self.peek()
+        # A variable's field (``args.amount``), the commonest operand: one read, not two.
+        fused = k == "id" and self.ahead(1) == ("op", ".") and self.ahead(2)[0] == "id" \
+            and self.ahead(3) != ("op", "(")
         fn = self.primary()
         while self.peek() == ("op", "."):
             self.i += 1
@@ -209,7 +251,11 @@ class _Parser:
                     raise _Unsupported(name)
                 self.i += 1
                 args = self.args()
-                fn = _method(name, fn, args)
+                fn = _method(name, fn, args, self.literals.get(args[0], _NOT_LITERAL) if len(args) == 1 else _NOT_LITERAL)
+                if name != "size":
+                    self.boolean(fn)
+            elif fused:
+                fn, fused = _var_field(v, name), False
             else:
                 fn = _field(fn, name)
         return fn
@@ -233,7 +279,9 @@ class _Parser:
             self.i += 1
             if type(v) is int and not -_INT64 <= v < _INT64:
                 raise _Unsupported("integer literal beyond 64 bits")
-            return lambda c, _v=v: _v
+            fn = lambda c, _v=v: _v  # noqa: E731
+            self.literals[fn] = v
+            return fn
         if k == "op" and v == "(":
             self.i += 1
             inner = self.or_()
@@ -286,13 +334,30 @@ class _Parser:
                 raise Fallback
             return last in obj
 
-        return present
+        return self.boolean(present)
 
 
 def _var(name: str) -> Fn:
     def read(c: dict) -> Any:
         try:
             return c[name]
+        except KeyError:
+            raise Fallback from None
+
+    return read
+
+
+def _var_field(var: str, name: str) -> Fn:
+    """``_field(_var(var), name)`` in one closure."""
+    def read(c: dict) -> Any:
+        try:
+            obj = c[var]
+        except KeyError:
+            raise Fallback from None
+        if type(obj) is not dict:
+            raise Fallback
+        try:
+            return obj[name]
         except KeyError:
             raise Fallback from None
 
@@ -361,7 +426,12 @@ def _size(arg: Fn) -> Fn:
     return size
 
 
-def _method(name: str, target: Fn, args: list[Fn]) -> Fn:
+_STRING_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "startsWith": str.startswith, "endsWith": str.endswith, "contains": lambda s, a: a in s,
+}
+
+
+def _method(name: str, target: Fn, args: list[Fn], literal: Any = _NOT_LITERAL) -> Fn:
     if name == "size":
         if args:
             raise _Unsupported("size() takes no argument as a method")
@@ -369,6 +439,16 @@ def _method(name: str, target: Fn, args: list[Fn]) -> Fn:
     if len(args) != 1:
         raise _Unsupported(f"{name}() takes one argument")
     (arg,) = args
+    if type(literal) is str:  # `args.target.startsWith('prod-')`: the argument is known here
+        test = _STRING_TESTS[name]
+
+        def call_with_literal(c: dict) -> bool:
+            s = target(c)
+            if type(s) is not str:
+                raise Fallback
+            return test(s, literal)
+
+        return call_with_literal
 
     def call(c: dict) -> bool:
         s, a = target(c), arg(c)
