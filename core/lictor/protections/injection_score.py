@@ -966,6 +966,8 @@ def _needles_in(norm: str) -> set[str]:
 _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat{s}?bots?|bots?|copilot|gpt|chatgpt|claude|gemini|"
               r"summari[sz]er|(?:ai{s}|ki{s})?assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
               r"indexers?|crawlers?|answer{s}engines?|(?:screening|expense|scheduling|triage){s}(?:bots?|tools?)|asystent(?:a|ie)?|"
+              r"(?:my|your|his|her|their){s}(?:[a-z-]+{s})?(?:helper|bot)s?|(?:smart{s}home|home){s}(?:hub|controller)s?|voice{s}assistants?|"
+              r"(?:shopping|code|coding|scheduling|calendar|mail|email|travel|booking){s}(?:bots?|assistants?|agents?|helpers?)|"
               r"(?:summari[sz]ation|triage|screening|scheduling|review|adjudication|classification|indexing|extraction|intake|matching|routing|reconciliation)"
               r"{s}(?:tools?|models?|agents?|engines?|platforms?|bots?|systems?|workflows?|pipelines?)|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?|"
@@ -980,7 +982,7 @@ _ST_LABEL = re.compile(
     + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
-    r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b"
+    r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b|\((?:ai|assistant|bot|agent|model)[ \t]*:"
     r"|^[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
     r"(?:to|for)[ \t]+(?:(?:the|any|all|every|my|your|our|this|an?)[ \t]+)?(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
     r"|^[\s\-*#>(\[\"'_/]*(?:model|" + _AI_STRONG + r")s?/(?:[a-z-]+)[ \t]*:|^[\s\-*#>(\[\"'_]*model[ \t]*:(?![ \t]*[a-z0-9-]+(?:[ \t]+[a-z0-9-]+)?[ \t]*$)"
@@ -994,7 +996,11 @@ _ST_READER = re.compile(
     r"indexing|crawling|answering|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
     r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
     r"|\b(?:whoever|whatever|whichever(?:[ \t]+[a-z-]+){0,2}?|anyone|anybody)[ \t]+(?:is[ \t]+)?(?:reads|processes|handles|opens|picks[ \t]+(?:this|it)[ \t]+up|receives|triages|"
-    r"parses|indexes|ingests|summari[sz]es|scans|answers)\b|\bwhoever[ \t]+[a-z]+s[ \t]+(?:this|these|the)\b"
+    r"parses|indexes|ingests|summari[sz]es|scans|answers)\b|\bwhoever[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ed|ing)\b"
+    r"|\b(?:whatever|whichever)[ \t]+(?:app|bot|tool|program|service|assistant|helper)[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ing)\b"
+    r"|\b(?:celui|celle)[ \t]+qui[ \t]+(?:lit|gere|traite)|\bquien[ \t]+(?:este[ \t]+)?(?:lea|leyendo|gestione)|\bquem[ \t]+(?:gere|le|esta[ \t]+a[ \t]+ler)|\bwer[ \t]+(?:diese|das)[ \t]+[a-z]+[ \t]+(?:liest|verwaltet)"
+    r"|\bare[ \t]+you[ \t]+an?[ \t]+(?:ai|bot|assistant|agent|automated|language[ \t]+model)\b"
+    r"|\bwhen(?:ever)?[ \t]+this[ \t]+(?:name|text|message|note|page|line|label)[ \t]+is[ \t]+(?:read|seen|processed|spoken|heard)\b"
     r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
     r"(?:with[ \t]+(?:access|mailbox|inbox|permission)|that[ \t]+(?:reads|processes|handles|can)|[a-z]+ing[ \t]+(?:this|these|the|my|our))\b"
     r"|\b(?:tool|system|api|plugin|server|function|integration|service)[ \t]+(?:now[ \t]+)?(?:requires|wants|needs|expects|instructs|asks)[ \t]+you[ \t]+to\b"
@@ -1094,6 +1100,7 @@ _ST_HARM = re.compile(
     r"|\bdrop[ \t]+table\b|\breroute\w*|\bsaved[ \t]+(?:card|payment)|\border[ \t]+(?:two|three|four|five|ten|\d+)[ \t]+(?:units?|items?|copies)\b"
     r"|\bas[ \t]+(?:cleared|passed|complete|completed|verified|approved|paid|delivered|resolved|accepted|eligible|signed|low-risk|normal|exceptional)\b"
     r"|\b(?:maximum|highest|perfect|full)[ \t]+(?:score|rating|payout|value|marks)\b|\bsuppress\w*|\b(?:critical|risk|fraud|anomaly)[ \t-]+(?:value[ \t]+)?flags?\b"
+    r"|\b(?:unlock\w*|disarm\w*)|\bopen[ \t]+the[ \t]+(?:[a-z]+[ \t]+)?(?:door|garage|gate)\b|\bturn[ \t]+off[ \t]+(?:the[ \t]+|all[ \t]+)?(?:alarms?|cameras?|sensors?|security|smoke)"
     r"|\b(?:os\.environ|environ|env[ \t]+vars|environment[ \t]+variables|\.env|~/\.(?:aws|ssh)|id_rsa|endors\w*|partner[ \t]+site|affiliate|promo[ \t]+code|recalled)\b"
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|\b(?:saved|stored)[ \t]+(?:cards?|payment[ \t]+methods?|passwords?|credentials)\b|\bfull[ \t]+(?:card[ \t]+)?numbers?\b"
@@ -1275,7 +1282,8 @@ _UC_ACT = re.compile(
     r"(?:needs?|has|have)[ \t]+to|go[ \t]+ahead[ \t]+and|immediately|now)[ \t]+)[ \t]*(?:(?:please|kindly|also|now|immediately|just|then|first)[ \t]+)*"
     r"(?:pay|wire|transfer|move|release|approve|authori[sz]e|grant|add|disable|turn[ \t]+off|delete|remove|purge|close|mark|issue|refund|sign|merge|apply|"
     r"run|execute|send|e-?mail|forward|share|export|upload|paste|post|publish|set|update|change|reset|rotate|invite|accept|suppress|rate|classify|"
-    r"report|bill|read|initiate|process|credit|unlock|void|cancel|reroute|redirect|overwrite|wipe|write[ \t]+off|adjust|record|book)\b")
+    r"report|bill|read|initiate|process|credit|unlock|void|cancel|reroute|redirect|overwrite|wipe|write[ \t]+off|adjust|record|book|"
+    r"tip|switch|rebook|decline|text|lock|disarm|upgrade|enrol\w*|enroll\w*|tick|leave|sell|buy|order|purchase|open|subscribe|sign[ \t]+(?:them|him|her|up))\b")
 _UC_BYPASS = re.compile(
     r"\b(?:no|without|skip(?:ping)?|bypass(?:ing)?|waiv(?:e|ing)|not)[ \t]+(?:(?:the|any|a|an|further|prior|usual|normal|standard|manager|managerial|extra|additional|"
     r"second|separate|formal)[ \t]+)*(?:need[ \t]+(?:to|for)[ \t]+(?:the[ \t]+)?)?(?:[a-z'-]+[ \t]+){0,3}?(?:approvals?|verifications?|verify(?:ing)?|confirmations?|confirm(?:ing)?|"
@@ -1287,6 +1295,13 @@ _UC_BYPASS = re.compile(
     r"|\b(?:remittance|bank(?:ing)?|payment|receiving|beneficiary|payout)[ \t]+(?:account|details|information|info|instructions)[ \t]+(?:has|have)[ \t]+(?:been[ \t]+)?(?:changed|updated|moved)"
     r"|\bnew[ \t]+(?:bank|remittance|beneficiary|payout)[ \t]+(?:account|details)|\bour[ \t]+new[ \t]+account\b|\bconsolidating[ \t]+our[ \t]+bank"
     r"|\b(?:remove|delete|clear|suppress|purge)\w*[^.\n]{0,40}\b(?:audit|anomaly|security|access|event)[ \t]+(?:logs?|trail|flags?)"
+    r"|\b(?:he|she|they|the[ \t]+(?:user|owner|shopper|subscriber|traveller|traveler|guest|customer|rider|patient|homeowner|account[ \t]+(?:owner|holder)|person[ \t]+you[ \t]+work[ \t]+for))"
+    r"[ \t]+(?:has[ \t]+|have[ \t]+|had[ \t]+)?(?:already[ \t]+)?(?:said[ \t]+yes|okayed|ok'?d|agreed[ \t]+to[ \t]+(?:it|this|our)|pre-?approved|consented|been[ \t]+told|signed[ \t]+off)\b"
+    r"|\b(?:no[ \t]+need|(?:don'?t|doesn'?t|do[ \t]+not)[ \t]+need)[ \t]+to[ \t]+(?:check[ \t]+with|ask|bother|notify|wait[ \t]+for)\b"
+    r"|\b(?:don'?t|do[ \t]+not)[ \t]+(?:ask|wait[ \t]+for|bother|check[ \t]+with)[ \t]+(?:him|her|them|the[ \t]+(?:user|owner|guest|customer))\b"
+    r"|\bneed[ \t]+(?:not|n't)[ \t]+be[ \t]+asked|\b(?:don'?t|doesn'?t)[ \t]+need[ \t]+to[ \t]+be[ \t]+asked"
+    r"|\bmuss[ \t]+nicht[ \t]+gefragt|\bohne[ \t]+(?:ihn|sie|den[ \t]+nutzer)[ \t]+zu[ \t]+fragen|\bsans[ \t]+(?:le|la|lui)[ \t]+(?:prevenir|demander)|\bsin[ \t]+(?:avisar|preguntar)"
+    r"|\bnao[ \t]+e[ \t]+preciso[ \t]+(?:avisar|perguntar)|\bsenza[ \t]+(?:avvisare|chiedere)|\bzonder[ \t]+(?:te[ \t]+)?(?:vragen|melden)"
     r"|\b(?:verification|approval|call-?back|confirmation|review|ticket|sign-?off|authori[sz]ation)[ \t]*:?[ \t]+(?:is[ \t]+|are[ \t]+)?(?:waived|not[ \t]+(?:needed|required|necessary)|skipped|bypassed|unnecessary)\b"
     r"|\bpre-?(?:authori[sz]ed|approved)\b|\bapproved[ \t]+verbally\b|\bauto-?approv\w*|\bwithout[ \t]+waiting\b|\bahead[ \t]+of[ \t]+(?:the|your)[ \t]+usual\b"
     r"|\b(?:don'?t|do[ \t]+not|never)[ \t]+(?:send|trigger|raise|create|open|log)[ \t]+(?:the[ \t]+|a[ \t]+|any[ \t]+)?(?:usual[ \t]+)?(?:confirmation|alert|notification|ticket|audit)"
@@ -1306,7 +1321,7 @@ def _unchecked_signals(norm: str) -> list[tuple[str, float, int, int]]:
     out: list[tuple[str, float, int, int]] = []
     for k, (s, e) in enumerate(sents):
         b = _UC_BYPASS.search(norm, s, e)
-        if b is None or _UC_NOT_WAIVED.search(norm, max(s, b.start() - 40), b.start()) is not None:
+        if b is None or _UC_NOT_WAIVED.search(norm[max(s, b.start() - 40):b.start()]) is not None:
             continue
         # the order in the same sentence, or in the one before or after it
         for lo, hi in ((s, e), sents[k - 1] if k else (s, s), sents[k + 1] if k + 1 < len(sents) else (e, e)):
@@ -1321,7 +1336,9 @@ def _unchecked_signals(norm: str) -> list[tuple[str, float, int, int]]:
 
 _UC_SENT = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 # "it never replies without your approval" (the control kept), "was processed without a callback" (a report)
-_UC_NOT_WAIVED = re.compile(r"\b(?:never|not|n't|cannot|won't)\b[^.!?\n]{0,30}$|\b(?:was|were|been|had)[ \t]+[a-z]+(?:ed|en)[ \t]+$")
+# "to skip the tests, pass --no-tests": how to, not an order (the sentence opens with it)
+_UC_NOT_WAIVED = re.compile(r"\b(?:never|not|n't|cannot|won't)\b[^.!?\n]{0,30}$|\b(?:was|were|been|had)[ \t]+[a-z]+(?:ed|en)[ \t]+$"
+                            r"|\b(?:how|want|wish|can|may|you)[ \t]+to[ \t]+$|^[ \t]*(?:if[ \t]+you[ \t]+(?:want|need)[ \t]+)?to[ \t]+$")
 
 
 # Quoted or example contexts: the text talks *about* an instruction rather than giving it.
