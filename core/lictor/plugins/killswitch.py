@@ -73,13 +73,18 @@ class KillSwitchPlugin:
 
     def __init__(self) -> None:
         self.switch: Optional[KillSwitch] = None
+        self._any_flag: Any = None
 
     @hookimpl
     def lictor_configure(self, policy: Any, ctx: Any) -> None:
         self.switch = ctx.governor.kill_switch
+        self._any_flag = self.switch._any_flag
 
     @hookimpl(tryfirst=True)
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
+        any_flag = self._any_flag
+        if any_flag is not None and not any_flag():
+            return None  # no flag set at all, nearly always: reason_for() would say the same
         reason = self.switch.reason_for(action) if self.switch is not None else None
         if reason is None:
             return None

@@ -255,16 +255,19 @@ class ProvenanceProtection:
     def lictor_check_action(self, action: Action, ctx: Any) -> Optional[Decision]:
         if not self.active:
             return None
-        src = source_of(action)
-        if src is not None and (action.content or (action.args and action.kind != "tool_call")):
-            texts = [action.content] if action.content else []
-            if action.kind != "tool_call":
-                texts.extend(iter_strings(action.args))
-            if src in TRUSTED_SOURCES:
-                self.record(session_key(action), texts, True, f"{src} {action.kind}", ctx.clock())
-            elif src in UNTRUSTED_SOURCES:
-                self.record(session_key(action), texts, False, f"{src} {action.kind} '{action.name}'", ctx.clock())
-        if action.kind != "tool_call" or not action.args or not self.sessions._d or not self.tool(action.name):
+        kind = action.kind
+        # Text to remember (its source label is read only then: most tool calls have no text)
+        if action.content or (kind != "tool_call" and action.args):
+            src = source_of(action)
+            if src is not None:
+                texts = [action.content] if action.content else []
+                if kind != "tool_call":
+                    texts.extend(iter_strings(action.args))
+                if src in TRUSTED_SOURCES:
+                    self.record(session_key(action), texts, True, f"{src} {kind}", ctx.clock())
+                elif src in UNTRUSTED_SOURCES:
+                    self.record(session_key(action), texts, False, f"{src} {kind} '{action.name}'", ctx.clock())
+        if kind != "tool_call" or not self.sessions._d or not action.args or not self.tool(action.name):
             return None  # (no session has recorded anything yet: nothing can be untrusted)
         now = ctx.clock()
         key = session_key(action)
