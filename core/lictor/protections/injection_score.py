@@ -966,7 +966,7 @@ def _needles_in(norm: str) -> set[str]:
 _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat{s}?bots?|bots?|copilot|gpt|chatgpt|claude|gemini|"
               r"summari[sz]er|(?:ai{s}|ki{s})?assistent(?:en|in)?|asistentes?|assistente|assistants?|ki|ia|"
               r"indexers?|crawlers?|answer{s}engines?|(?:screening|expense|scheduling|triage){s}(?:bots?|tools?)|asystent(?:a|ie)?|"
-              r"(?:my|your|his|her|their){s}(?:[a-z-]+{s})?(?:helper|bot)s?|(?:smart{s}home|home){s}(?:hub|controller)s?|voice{s}assistants?|"
+              r"(?:my|your|his|her|their){s}(?:[a-z-]+{s})?(?:helper|bot)s?|(?:[a-z-]+{s})?helpers?|(?:smart{s}home|home){s}(?:hub|controller)s?|voice{s}assistants?|"
               r"(?:shopping|code|coding|scheduling|calendar|mail|email|travel|booking){s}(?:bots?|assistants?|agents?|helpers?)|"
               r"(?:summari[sz]ation|triage|screening|scheduling|review|adjudication|classification|indexing|extraction|intake|matching|routing|reconciliation)"
               r"{s}(?:tools?|models?|agents?|engines?|platforms?|bots?|systems?|workflows?|pipelines?)|"
@@ -975,7 +975,7 @@ _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
-    r"(?:^|(?<=[\",=]))[\s\-*#>(\[\"'_]*(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
+    r"(?:^|(?<=[\",=]))[\s\-*#>(\[\"'_]*(?:\d{1,2}[.)][ \t]*)?(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
     r"nota|hinweis|nachricht|notitie|opmerking|bericht|aviso|recado|mensagem|messaggio|mensaje|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
     r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a|till|dla|do)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
     r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,3}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
@@ -1000,6 +1000,8 @@ _ST_READER = re.compile(
     r"|\b(?:whatever|whichever)[ \t]+(?:app|bot|tool|program|service|assistant|helper)[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ing)\b"
     r"|\b(?:celui|celle)[ \t]+qui[ \t]+(?:lit|gere|traite)|\bquien[ \t]+(?:este[ \t]+)?(?:lea|leyendo|gestione)|\bquem[ \t]+(?:gere|le|esta[ \t]+a[ \t]+ler)|\bwer[ \t]+(?:diese|das)[ \t]+[a-z]+[ \t]+(?:liest|verwaltet)"
     r"|\bare[ \t]+you[ \t]+an?[ \t]+(?:ai|bot|assistant|agent|automated|language[ \t]+model)\b"
+    r"|\bif[ \t]+(?:your|the|an?|any)[ \t]+(?:ai|bot|assistant|agent|helper)[ \t]+(?:reads|sees|gets|processes|opens)[ \t]+this\b"
+    r"|\b(?:ai[ \t]+|voice[ \t]+|smart[ \t]+)?(?:assistants|bots|agents|helpers)[ \t]+(?:[a-z-]+[ \t]+){1,5}?(?:must|should|shall|need[ \t]+to|have[ \t]+to)[ \t]+(?=[a-z])"
     r"|\bwhen(?:ever)?[ \t]+this[ \t]+(?:name|text|message|note|page|line|label)[ \t]+is[ \t]+(?:read|seen|processed|spoken|heard)\b"
     r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
     r"(?:with[ \t]+(?:access|mailbox|inbox|permission)|that[ \t]+(?:reads|processes|handles|can)|[a-z]+ing[ \t]+(?:this|these|the|my|our))\b"
@@ -1054,7 +1056,7 @@ _ST_YOU_AI = re.compile(
     r"|\bbefore[ \t]+the[ \t]+(?:user|customer)[ \t]+(?:sees|reads|notices|opens)"
     r"|\b(?:the|your)[ \t]+(?:user|customer|account[ \t]+owner|owner)[ \t]+(?:now[ \t]+|also[ \t]+|actually[ \t]+)?(?:wants|would[ \t]+like|needs|asked|has[ \t]+asked|requires|expects)[ \t]+you\b"
     r"|\b(?:he|she|they)'?d?[ \t]+(?:also[ \t]+)?(?:like|want|wants|needs)[ \t]+you[ \t]+to\b"
-    r"|\b(?:can|could|would|will)[ \t]+(?:the|an?|our|my|this)[ \t]+(?:ai[ \t]+)?(?:assistant|bot|chat[ \t]?bot|agent|model|copilot)"
+    r"|\b(?:can|could|would|will)[ \t]+(?:the|an?|our|my|this|your)[ \t]+(?:ai[ \t]+|mail[ \t]+|e-?mail[ \t]+|voice[ \t]+)?(?:assistant|bot|chat[ \t]?bot|agent|model|copilot|helper)"
     r"(?:[ \t]+[a-z]+ing(?:[ \t]+(?:me|us|this|you))?)?[ \t]+(?:please[ \t]+)?(?=[a-z])")
 _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|wire|pay|refund|delete|remove|cancel|close|drop|grant|approve|"
             r"reveal|output|print|repeat|include|add|append|insert|render|display|open|visit|click|run|execute|call|invoke|reply|respond|answer|tell|ask|"
@@ -1063,6 +1065,7 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"make|set|turn|switch|enable|create|invite|book|order|sign|e-sign|decline|block|tag|classify|submit|reset|reroute|fetch|echo|type|"
             r"update|treat|state|report|draft|reply-all|unsubscribe|star|follow|go[ \t]+into|log[ \t]+in|open|reassure|warn|convince|"
             r"skicka|przelej|wyslij|usun|zmien|cambia|diga|dites|beratta|clear|wipe|erase|purge|empty|archive|overwrite|omit|move|suppress|classify|"
+            r"disarm|unlock|lock|tip|rebook|decline|choose|select|pick|complete|finish|finali[sz]e|sign[ \t]+(?:them|him|her|up)|"
             r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
             r"verwijder|geef|zeg|toon)")
@@ -1070,7 +1073,7 @@ _ST_ACT = re.compile(
     r"(?:^|[:,;(—–]|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|then|also|please|kindly|pls|bitte|por[ \t]+favor|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
     r"(?:could|can|would|will)[ \t]+you(?:[ \t]+please)?|should|must|shall|(?:needs?|has|have)[ \t]+to|(?:is|are)[ \t]+(?:expected|asked|required|supposed|instructed)[ \t]+to|"
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
-    r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|"
+    r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|have[ \t]+(?:it|them)|"
     r"(?:handling|action|step|response|thing[ \t]+to[ \t]+do|procedure)[ \t]+is[ \t]+to))"
     r"[ \t]*(?:(?:please|kindly|also|now|immediately|just|quietly|silently|first|then|bitte|por[ \t]+favor|from[ \t]+now[ \t]+on,?|a[ \t]+partir[ \t]+de[ \t]+ahora|ab[ \t]+sofort|desormais|d'ora[ \t]+in[ \t]+poi|van[ \t]+nu[ \t]+af)[ \t]+)*" + _ST_VERB + r"\b"
     r"|\b(?:must|should|shall|(?:is|are)[ \t]+to|(?:needs?|has|have)[ \t]+to)[ \t]+(?:also[ \t]+|now[ \t]+|immediately[ \t]+)?be[ \t]+(?:[a-z]+ly[ \t]+)?"
@@ -1100,7 +1103,7 @@ _ST_HARM = re.compile(
     r"|\bdrop[ \t]+table\b|\breroute\w*|\bsaved[ \t]+(?:card|payment)|\border[ \t]+(?:two|three|four|five|ten|\d+)[ \t]+(?:units?|items?|copies)\b"
     r"|\bas[ \t]+(?:cleared|passed|complete|completed|verified|approved|paid|delivered|resolved|accepted|eligible|signed|low-risk|normal|exceptional)\b"
     r"|\b(?:maximum|highest|perfect|full)[ \t]+(?:score|rating|payout|value|marks)\b|\bsuppress\w*|\b(?:critical|risk|fraud|anomaly)[ \t-]+(?:value[ \t]+)?flags?\b"
-    r"|\b(?:unlock\w*|disarm\w*)|\bopen[ \t]+the[ \t]+(?:[a-z]+[ \t]+)?(?:door|garage|gate)\b|\bturn[ \t]+off[ \t]+(?:the[ \t]+|all[ \t]+)?(?:alarms?|cameras?|sensors?|security|smoke)"
+    r"|[$€£][ \t]*\d|\b(?:unlock\w*|disarm\w*)|\bopen[ \t]+the[ \t]+(?:[a-z]+[ \t]+)?(?:door|garage|gate)\b|\bturn[ \t]+off[ \t]+(?:the[ \t]+|all[ \t]+)?(?:alarms?|cameras?|sensors?|security|smoke)"
     r"|\b(?:os\.environ|environ|env[ \t]+vars|environment[ \t]+variables|\.env|~/\.(?:aws|ssh)|id_rsa|endors\w*|partner[ \t]+site|affiliate|promo[ \t]+code|recalled)\b"
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|\b(?:saved|stored)[ \t]+(?:cards?|payment[ \t]+methods?|passwords?|credentials)\b|\bfull[ \t]+(?:card[ \t]+)?numbers?\b"
@@ -1281,6 +1284,7 @@ _UC_ACT = re.compile(
     r"(?:^|[:;(—–]|,[ \t]*|\b(?:and|then|also|please|kindly|pls|just|simply|could[ \t]+you|can[ \t]+you|would[ \t]+you|should|must|shall|(?:is|are)[ \t]+to|"
     r"(?:needs?|has|have)[ \t]+to|go[ \t]+ahead[ \t]+and|immediately|now)[ \t]+)[ \t]*(?:(?:please|kindly|also|now|immediately|just|then|first)[ \t]+)*"
     r"(?:pay|wire|transfer|move|release|approve|authori[sz]e|grant|add|disable|turn[ \t]+off|delete|remove|purge|close|mark|issue|refund|sign|merge|apply|"
+    r"complete|finish|finali[sz]e|confirm|checkout|choose|select|"
     r"run|execute|send|e-?mail|forward|share|export|upload|paste|post|publish|set|update|change|reset|rotate|invite|accept|suppress|rate|classify|"
     r"report|bill|read|initiate|process|credit|unlock|void|cancel|reroute|redirect|overwrite|wipe|write[ \t]+off|adjust|record|book|"
     r"tip|switch|rebook|decline|text|lock|disarm|upgrade|enrol\w*|enroll\w*|tick|leave|sell|buy|order|purchase|open|subscribe|sign[ \t]+(?:them|him|her|up))\b")
@@ -1296,10 +1300,16 @@ _UC_BYPASS = re.compile(
     r"|\bnew[ \t]+(?:bank|remittance|beneficiary|payout)[ \t]+(?:account|details)|\bour[ \t]+new[ \t]+account\b|\bconsolidating[ \t]+our[ \t]+bank"
     r"|\b(?:remove|delete|clear|suppress|purge)\w*[^.\n]{0,40}\b(?:audit|anomaly|security|access|event)[ \t]+(?:logs?|trail|flags?)"
     r"|\b(?:he|she|they|the[ \t]+(?:user|owner|shopper|subscriber|traveller|traveler|guest|customer|rider|patient|homeowner|account[ \t]+(?:owner|holder)|person[ \t]+you[ \t]+work[ \t]+for))"
-    r"[ \t]+(?:has[ \t]+|have[ \t]+|had[ \t]+)?(?:already[ \t]+)?(?:said[ \t]+yes|okayed|ok'?d|agreed[ \t]+to[ \t]+(?:it|this|our)|pre-?approved|consented|been[ \t]+told|signed[ \t]+off)\b"
+    r"[ \t]+(?:has[ \t]+|have[ \t]+|had[ \t]+)?(?:already[ \t]+)?(?:said[ \t]+yes|okayed|ok'?d|agreed[ \t]+to[ \t]+(?:it|this|our)|pre-?approved|consented|been[ \t]+told|signed[ \t]+off|"
+    r"accepted)\b"
     r"|\b(?:no[ \t]+need|(?:don'?t|doesn'?t|do[ \t]+not)[ \t]+need)[ \t]+to[ \t]+(?:check[ \t]+with|ask|bother|notify|wait[ \t]+for)\b"
     r"|\b(?:don'?t|do[ \t]+not)[ \t]+(?:ask|wait[ \t]+for|bother|check[ \t]+with)[ \t]+(?:him|her|them|the[ \t]+(?:user|owner|guest|customer))\b"
     r"|\bneed[ \t]+(?:not|n't)[ \t]+be[ \t]+asked|\b(?:don'?t|doesn'?t)[ \t]+need[ \t]+to[ \t]+be[ \t]+asked"
+    r"|\b(?:don'?t|do[ \t]+not)[ \t]+wait[ \t]+for[ \t]+[a-z]+[ \t]+to[ \t]+(?:confirm|approve|reply|answer|check|sign)"
+    r"|\b(?:whatever|regardless[ \t]+of[ \t]+what)[ \t]+the[ \t]+(?:user|rider|customer|guest|owner|traveller|traveler|shopper|patient|client)[ \t]+(?:says|said|wants|asks)"
+    r"|\b(?:using|with)[ \t]+the[ \t]+same[ \t]+card\b|\b(?:card|payment[ \t]+method)[ \t]+on[ \t]+file\b"
+    r"|\b(?:he|she|they)[ \t]+(?:knows?|is[ \t]+fine|are[ \t]+fine|'s[ \t]+fine)[ \t]+(?:about|with)[ \t]+(?:it|this)\b|\basked[ \t]+not[ \t]+to[ \t]+be[ \t]+disturbed"
+    r"|\bbefore[ \t]+(?:she|he|they)(?:'s|[ \t]+is|[ \t]+are|'re|[ \t]+wakes?)[ \t]*(?:up)?\b"
     r"|\bmuss[ \t]+nicht[ \t]+gefragt|\bohne[ \t]+(?:ihn|sie|den[ \t]+nutzer)[ \t]+zu[ \t]+fragen|\bsans[ \t]+(?:le|la|lui)[ \t]+(?:prevenir|demander)|\bsin[ \t]+(?:avisar|preguntar)"
     r"|\bnao[ \t]+e[ \t]+preciso[ \t]+(?:avisar|perguntar)|\bsenza[ \t]+(?:avvisare|chiedere)|\bzonder[ \t]+(?:te[ \t]+)?(?:vragen|melden)"
     r"|\b(?:verification|approval|call-?back|confirmation|review|ticket|sign-?off|authori[sz]ation)[ \t]*:?[ \t]+(?:is[ \t]+|are[ \t]+)?(?:waived|not[ \t]+(?:needed|required|necessary)|skipped|bypassed|unnecessary)\b"
@@ -1307,7 +1317,7 @@ _UC_BYPASS = re.compile(
     r"|\b(?:don'?t|do[ \t]+not|never)[ \t]+(?:send|trigger|raise|create|open|log)[ \t]+(?:the[ \t]+|a[ \t]+|any[ \t]+)?(?:usual[ \t]+)?(?:confirmation|alert|notification|ticket|audit)"
     r"|\bturn[ \t]+off[ \t]+(?:the[ \t]+)?(?:login[ \t]+)?(?:alerts|notifications|mfa|2fa|two-factor)"
     r"|\b(?:don'?t|do[ \t]+not|never|without)[ \t]+(?:notify\w*|surfac\w*|footnot\w*|flag\w*|escalat\w*|alert\w*|cc\b|copy\w*)[ \t]+"
-    r"(?:this|it|anyone|the[ \t]+(?:adjustment|change|requesters?|owner|administrator|admin|manager|cfo|director|team|physician|user)|them|him|her|requesters?)\b"
+    r"(?:this|it|anyone|the[ \t]+[a-z]+|them|him|her|requesters?)\b"
     r"|\b(?:don'?t|do[ \t]+not|never)[ \t]+(?:mention|disclose|reveal)\w*[ \t]+(?:this|it|the[ \t]+[a-z]+)[ \t]+(?:to|in)[ \t]+(?:the[ \t]+)?[a-z]+")
 _UC_CONCRETE = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+|https?://|\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){3,}|[$€£][ \t]*\d|\b\d[\d,.]*[ \t]*(?:eur|usd|gbp)\b"
                          r"|\baccount[ \t]+(?:ending|number|no\.?)?[ \t]*[#:]?[ \t]*\d|\biban\b|\bacct\b")
