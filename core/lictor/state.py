@@ -7,7 +7,7 @@ shared backend (Redis, for many agent processes and machines) can stand behind i
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from typing import Optional, Protocol, Sequence, runtime_checkable
 
 __all__ = ["StateBackend", "MemoryState"]
@@ -47,18 +47,24 @@ class StateBackend(Protocol):
 class MemoryState:
     """In-process state: exact sliding windows and flags, safe for threads.
 
-    Keys are kept in order of their last use, so the least recently used key is always first:
-    each new key retires up to two keys whose window has passed from the front. Expiry costs
-    O(1) per event and never pauses a check to scan every key, and memory stays bounded by the
-    keys active within one window. A key's first event is one timestamp; a list of at most
-    ``limit`` timestamps is made only when it comes again (most loop and rate keys never do).
+    Keys wait in a queue in the order they were queued: each new key looks at up to two keys at
+    its front, retires one whose window has passed, sends one used since it was queued to the
+    back (it is not the least recently used), and stops at one still in use (the least recently
+    used key: nothing behind it is older). Expiry costs O(1) per event and never pauses a check
+    to scan every key, memory stays bounded by the keys active within one window, and an event
+    on a known key does not touch the queue (loop detection's keys are a stream of new ones, in
+    a table too large for the CPU's cache: every reordering there is a memory access). A key's
+    first event is one timestamp; a list of at most ``limit`` timestamps is made only when it
+    comes again (most loop and rate keys never do).
     """
 
     _SWEEP_SUMS_EVERY = 10_000
 
     def __init__(self) -> None:
-        # key -> [window, last counted time, list of the last `limit` times or None]
-        self._windows: OrderedDict[str, list] = OrderedDict()
+        # key -> [window, last counted time, list of the last `limit` times or None, last
+        # counted time when the key was (re)queued]; every key is in _queue exactly once
+        self._windows: dict[str, list] = {}
+        self._queue: deque[str] = deque()
         self._flags: dict[str, str] = {}
         self._sums: dict[str, tuple[deque[tuple[float, float]], list[float]]] = {}
         self._lock = threading.Lock()
@@ -75,10 +81,10 @@ class MemoryState:
             if e is None:
                 if limit < 1:
                     return False
-                windows[key] = [window, now, None]
+                windows[key] = [window, now, None, now]
+                self._queue.append(key)
                 self._retire(windows, now)
                 return True
-            windows.move_to_end(key)
             e[0] = window
             q = e[2]
             if q is None:
@@ -99,15 +105,19 @@ class MemoryState:
         finally:
             lock.release()
 
-    @staticmethod
-    def _retire(windows: "OrderedDict[str, list]", now: float) -> None:
+    def _retire(self, windows: dict[str, list], now: float) -> None:
+        queue = self._queue
         for _ in range(2):
-            for k in windows:  # the least recently used key
-                break
+            k = queue[0]
             e = windows[k]
-            if e[1] > now - e[0]:
+            if e[1] <= now - e[0]:  # every event of it is outside its window: forget it
+                queue.popleft()
+                del windows[k]
+            elif e[1] != e[3]:  # used since it was queued: to the back, in order of that use
+                e[3] = e[1]
+                queue.rotate(-1)
+            else:
                 return
-            del windows[k]
 
     def spend(self, entries: Sequence[tuple[str, float, float, float]], now: float) -> Optional[tuple[int, float]]:
         with self._lock:

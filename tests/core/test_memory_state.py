@@ -69,3 +69,17 @@ def test_a_busy_key_is_never_retired_early():
             assert got == ref.hit("busy", 200, 60.0, now), now
             refused += not got
     assert refused > 300  # the limit did bite, for most of the 20 s - 60 s stretch
+
+
+def test_many_busy_keys_do_not_hold_retired_ones_back():
+    """Keys in use are sent to the back of the queue when they reach its front, so a crowd of
+    them never blocks the retirement of the one-off keys queued behind them."""
+    s = MemoryState()
+    busy = [f"busy:{i}" for i in range(200)]
+    for i in range(60_000):
+        now = i * 0.001
+        assert s.hit(f"once:{i}", 3, 1.0, now)  # 1,000 new keys per second, 1 s window
+        s.hit(busy[(i * 7) % 200], 10**9, 3600.0, now)
+        if i > 2_000:
+            assert len(s._windows) <= 3 * (1_000 + len(busy)), i
+    assert sorted(s._windows) == sorted(s._queue)  # every key queued exactly once
