@@ -73,18 +73,14 @@ def _text(record: dict[str, Any], key: str, value: Any, limit: int) -> None:
     record[key + "_len"] = len(value)
 
 
-def _journal_fields(rid: str, when: float, action: "Action", decision: "Decision", max_content: int) -> tuple:
-    """Every field of one record, in the journal's order (:func:`_expand` names them).
-
-    ``action`` is the action as submitted; when the decision rewrote it (redaction, or an
-    approver's edited arguments) the rewritten arguments / content are recorded as well, so the
-    trail shows both what the agent asked and what actually ran.
-    """
-    # Read from the models' __dict__: frozen pydantic models keep every field there, and this
-    # runs once per decision.
+def _extra_fields(action: "Action", decision: "Decision", max_content: int) -> Optional[dict[str, Any]]:
+    """The fields most decisions do not have, or None: the action's content, what a detector
+    saw, a human's approval, the output, and what actually ran when the decision rewrote the
+    action (redaction, or an approver's edited arguments) - so the trail shows both what the
+    agent asked and what ran."""
     ad = action.__dict__
     dd = decision.__dict__
-    extra: Optional[dict[str, Any]] = None  # the fields most decisions do not have
+    extra: Optional[dict[str, Any]] = None
     content = ad["content"]
     if content is not None:
         extra = {}
@@ -116,9 +112,7 @@ def _journal_fields(rid: str, when: float, action: "Action", decision: "Decision
     if output is not None:
         extra = extra if extra is not None else {}
         _text(extra, "output", output, max_content)
-    return (_JOURNAL_FORM, rid, when, ad["kind"], ad["agent"], ad["name"], ad["session"], ad["call_id"], ad["args"],
-            dd["phase"], dd["verdict"], dd["reasons"], dd["rule_ids"], dd["risks"], dd["enforced"], dd["halt"],
-            dd["plugins"], dd["decision_id"], dd["policy_hash"], extra)
+    return extra
 
 
 #: First element of a journal line's array; bumped if the positions ever change.
@@ -130,14 +124,26 @@ _ACTION_EXTRA = ("content", "content_sha256", "content_len")
 def encode_decision(
     rid: str, when: float, action: "Action", decision: "Decision", max_content: int
 ) -> bytes:
-    """The journal form of one record: its fields as a JSON array, in a fixed order.
+    """The journal form of one record: its fields as a JSON array, in the fixed order
+    :func:`_expand` names them (``action`` is the action as submitted).
 
     This runs on the hot path, before ``check()`` returns, so it does only what durability
     needs: the fields, in bytes. Building the keyed, sorted record (about three times the cost)
     happens off the hot path, in :func:`expand_body`, when the background writer chains and
     stores the record. Both hold exactly the same information.
     """
-    fields = _journal_fields(rid, when, action, decision, max_content)
+    # Read from the models' __dict__: frozen pydantic models keep every field there, and this
+    # runs once per decision.
+    ad = action.__dict__
+    dd = decision.__dict__
+    extra = None
+    final = dd["action"]
+    if (ad["content"] is not None or dd["evidence"] or dd["approval"] is not None or dd["output"] is not None
+            or (final is not None and final is not action)):
+        extra = _extra_fields(action, decision, max_content)
+    fields = (_JOURNAL_FORM, rid, when, ad["kind"], ad["agent"], ad["name"], ad["session"], ad["call_id"], ad["args"],
+              dd["phase"], dd["verdict"], dd["reasons"], dd["rule_ids"], dd["risks"], dd["enforced"], dd["halt"],
+              dd["plugins"], dd["decision_id"], dd["policy_hash"], extra)
     try:
         return _dumps(fields, default=_fallback)
     except TypeError:  # a nested dict with non-str keys (args' own keys are validated as str)

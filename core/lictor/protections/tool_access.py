@@ -467,9 +467,11 @@ class ToolAccessPlugin(KindScoped):
         why, specs = hit
         if why is not None:
             return self._refuse(why)
-        if not specs:
-            return None
-        return self._check_args(action, specs, None, ctx)
+        args = action.args
+        for s in specs:  # valid arguments without a condition (the common case) need no more
+            if s.require is not None or s.validate(args) is not None:
+                return self._check_args(action, specs, None, ctx)
+        return None
 
     def judges(self, action: Action) -> bool:
         """Whether this protection looks at ``action`` at all."""
