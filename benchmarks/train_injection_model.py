@@ -23,7 +23,7 @@ order: deterministic), classes weighted to balance; pruned to the ``--keep`` fea
 |weight|. The combination with the rules (``injection_score._learned_level``) is chosen by 5-fold
 cross-validation on the tuning part (folds by block): out-of-fold probabilities of every tuning
 benchmark item, then the thresholds that flag the most injected items while adding at most
-``--max-added-fp`` benign items to what the rules flag. The weights file records weights, bias,
+``--max-added-fp`` percent of the benign items (0.1 %: one in a thousand) to what the rules flag. The weights file records weights, bias,
 feature spec, combination, cross-validated numbers and a fingerprint of the training data.
 """
 
@@ -241,7 +241,9 @@ def main() -> int:
     ap.add_argument("--l2", type=float, default=1e-3)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--max-added-fp", type=int, default=0, help="benign tuning items the model may add to what the rules flag")
+    ap.add_argument("--max-added-fp", type=float, default=0.1,
+                    help="percent of the benign tuning items the model may add to what the rules flag (0.1: one in a thousand; "
+                         "with none allowed, one odd item among 1,600 switches the model off)")
     ap.add_argument("--no-cv", action="store_true", help="skip cross-validation (keeps the combination of the existing file)")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -252,7 +254,7 @@ def main() -> int:
         cfg, stats = old["combine"], old.get("cross_validation", {})
     else:
         a, b = oof_scores(pos, neg, args)
-        cfg, stats = choose(a, b, args.max_added_fp)
+        cfg, stats = choose(a, b, int(args.max_added_fp * len(b) / 100))
         print(f"cross-validated ({args.folds} folds) on the tuning part: {json.dumps(stats)}; combination {cfg}", file=sys.stderr)
     model = train(pos, neg, args)
     doc = {
