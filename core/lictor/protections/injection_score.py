@@ -1027,7 +1027,8 @@ _ST_YOU_AI = re.compile(
     r"|\b(?:new|neue|nouvelle|nueva|nuova|nieuwe)[ \t]+(?:task|aufgabe|tache|tarea|compito|taak|instructions?|anweisungen?)[ \t]+(?:for|fur|pour|para|per|voor)[ \t]+(?:you|dich|sie|toi|vous|ti|te|jou)\b"
     r"|\byour[ \t]+(?:system[ \t]+prompt|initial[ \t]+prompt|unique[ \t]+id|configuration|hidden[ \t]+configuration|instructions|guidelines|rules)\b"
     r"|\b(?:initial|original|system|first|hidden)[ \t]+(?:prompt|instructions?|message|configuration)[ \t]+(?:that[ \t]+)?you[ \t]+(?:were|have[ \t]+been|got)[ \t]+(?:given|started)"
-    r"|\b(?:tell|ask|inform|let|remind|convince|warn|explain[ \t]+to|make[ \t]+sure)[ \t]+(?:the[ \t]+)?(?:user|customer|requester|reader)s?\b"
+    r"|\b(?:tell|inform|remind|convince|warn|explain[ \t]+to|make[ \t]+sure)[ \t]+(?:the[ \t]+)?(?:user|customer|requester|reader)s?\b"
+    r"|\blet[ \t]+(?:the[ \t]+)?(?:user|customer|requester|reader)s?[ \t]+know\b"
     r"|\b(?:tell|inform|let|remind|convince|warn|explain[ \t]+to)[ \t]+the[ \t]+person[ \t]+you(?:'re|[ \t]+are)[ \t]+(?:helping|assisting|working[ \t]+for)\b"
     # the reader's own task: "before you finish/continue ...", "then resume the user's request", "your current task"
     r"|\b(?:before|after|once|when)[ \t]+(?:you(?:'ve|'re|[ \t]+have|[ \t]+are)?[ \t]+)?(?:(?:can|could|may)[ \t]+)?(?:(?:done|finished)[ \t]+(?:with|reading)|finish(?:ed|ing)?|complet(?:e|ed|ing)|continu(?:e|ing)|proceed(?:ing)?|return(?:ing)?[ \t]+(?:the|your)|"
@@ -1361,7 +1362,8 @@ _QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|„[^“”\n]{1
                      r"|(?<![a-z0-9])'[^'\n]{3,200}?'(?![a-z0-9])", re.S)
 _EXAMPLE_INTRO = re.compile(
     r"(?:(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|strings? like|text like|(?:called|known as|named|dubbed)(?: [a-z0-9-]+)?|"
-    r"example|payloads? (?:like|such as)|instructions? like|commands? like|the (?:phrase|string|text|sentence|line|words?|comment))[^a-z0-9]{0,4}"
+    r"example(?: (?:call|request|usage|input|output|payload|invocation|response)s?)?|payloads? (?:like|such as)|instructions? like|commands? like|"
+    r"the (?:phrase|string|text|sentence|line|words?|comment))[^a-z0-9]{0,4}"
     r"|(?:translat|ubersetz|traduc|tradu[sz]|vertaal)\w*(?: [a-z]+){0,4}[ \t]*(?:[:\"'“„«\n][^a-z0-9]{0,3}|\n))$")
 _DAMPEN = 0.35
 _NEGATABLE = frozenset({"reveal_prompt", "exfiltrate", "exfil_sensitive", "model_must_act"})
