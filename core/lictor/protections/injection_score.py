@@ -1069,9 +1069,9 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"recommend|rate|mark|move|schedule|accept|bcc|cc|dm|post|publish|push|rotate|change|disable|process|issue|buy|purchase|praise|label|say|"
             r"write|end|put|provide|give|let|inform|confirm|show|list|collect|go[ \t]+line|perform|"
             r"make|set|turn|switch|enable|create|invite|book|order|sign|e-sign|decline|block|tag|classify|submit|reset|reroute|fetch|echo|type|"
-            r"update|treat|state|report|draft|reply-all|unsubscribe|star|follow|go[ \t]+into|log[ \t]+in|open|reassure|warn|convince|"
-            r"skicka|przelej|wyslij|usun|zmien|cambia|diga|dites|beratta|clear|wipe|erase|purge|empty|archive|overwrite|omit|move|suppress|classify|"
-            r"disarm|unlock|lock|tip|rebook|decline|choose|select|pick|complete|finish|finali[sz]e|sign[ \t]+(?:them|him|her|up)|"
+            r"update|treat|state|report|draft|reply-all|unsubscribe|star|follow|go[ \t]+into|log[ \t]+in|reassure|warn|convince|"
+            r"skicka|przelej|wyslij|usun|zmien|cambia|diga|dites|beratta|clear|wipe|erase|purge|empty|archive|overwrite|omit|suppress|"
+            r"disarm|unlock|lock|tip|rebook|choose|select|pick|complete|finish|finali[sz]e|sign[ \t]+(?:them|him|her|up)|"
             r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
             r"verwijder|geef|zeg|toon)")
