@@ -56,13 +56,27 @@ class MemoryState:
     a table too large for the CPU's cache: every reordering there is a memory access). A key's
     first event is one timestamp; a list of at most ``limit`` timestamps is made only when it
     comes again (most loop and rate keys never do).
+
+    Counting is exact for limits up to ``EXACT_UP_TO``: a key keeps at most ``2 * limit``
+    timestamps. An exact sliding window needs every counted time still inside it, so a key with
+    a huge limit (a budget of ten million calls a day) would keep millions of them. Above
+    ``EXACT_UP_TO`` a key counts its events per slot of ``window / SLOTS`` seconds instead (at
+    most ``SLOTS + 1`` slots), as if each had happened at the end of its slot: it never lets
+    more than ``limit`` through in any window, and refuses at most one slot's width (1/1024 of
+    the window) before the exact count would. That is the trade-off: bounded memory for limits
+    no realistic rate limit reaches, against an exact answer at the very edge of such a limit.
     """
 
     _SWEEP_SUMS_EVERY = 10_000
+    #: Limits up to this are counted exactly (at most ``2 * limit`` timestamps per key).
+    EXACT_UP_TO = 10_000
+    #: Larger limits count per slot of ``window / SLOTS``: at most ``SLOTS + 1`` slots per key.
+    SLOTS = 1024
 
     def __init__(self) -> None:
-        # key -> [window, last counted time, list of the last `limit` times or None, last
-        # counted time when the key was (re)queued]; every key is in _queue exactly once
+        # key -> [window, last counted time, list of the last `limit` times (or _Slots for a
+        # limit above EXACT_UP_TO, or None until the key's second event), last counted time
+        # when the key was (re)queued]; every key is in _queue exactly once
         self._windows: dict[str, list] = {}
         self._queue: deque[str] = deque()
         self._flags: dict[str, str] = {}
@@ -88,12 +102,20 @@ class MemoryState:
             e[0] = window
             q = e[2]
             if q is None:
-                if limit == 1:
+                if limit > self.EXACT_UP_TO:
+                    q = e[2] = _Slots(e[1], window / self.SLOTS)
+                elif limit == 1:
                     if e[1] > now - window:
                         return False
                     e[1] = now
                     return True
-                q = e[2] = [e[1]]
+                else:
+                    q = e[2] = [e[1]]
+            if type(q) is not list:  # _Slots: a huge limit
+                if not q.hit(limit, window, now):
+                    return False
+                e[1] = now
+                return True
             n = len(q)
             if n >= limit and q[n - limit] > now - window:  # the limit-th latest is still inside
                 return False
@@ -165,3 +187,43 @@ class MemoryState:
 
     def close(self) -> None:
         pass
+
+
+class _Slots:
+    """The events of one key with a huge limit, counted per time slot (see ``MemoryState``).
+
+    ``ends`` and ``counts`` are parallel queues, oldest first: each slot's end and how many
+    events it counted. An event counts as if it happened at its slot's end, which is never
+    before it really happened, so a slot leaves the window no earlier than its last event does.
+    """
+
+    __slots__ = ("width", "ends", "counts", "total")
+
+    def __init__(self, first: float, width: float) -> None:
+        self.width = width
+        self.ends: deque[float] = deque()
+        self.counts: deque[int] = deque()
+        self.total = 0
+        self._add(first)
+
+    def _add(self, now: float) -> None:
+        end = (now // self.width + 1) * self.width
+        ends = self.ends
+        if ends and ends[-1] == end:
+            self.counts[-1] += 1
+        else:
+            ends.append(end)
+            self.counts.append(1)
+        self.total += 1
+
+    def hit(self, limit: int, window: float, now: float) -> bool:
+        """Count one event at ``now`` unless ``limit`` are already in the window."""
+        ends, counts = self.ends, self.counts
+        cutoff = now - window
+        while ends and ends[0] <= cutoff:
+            ends.popleft()
+            self.total -= counts.popleft()
+        if self.total >= limit:
+            return False
+        self._add(now)
+        return True

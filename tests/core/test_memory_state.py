@@ -83,3 +83,55 @@ def test_many_busy_keys_do_not_hold_retired_ones_back():
         if i > 2_000:
             assert len(s._windows) <= 3 * (1_000 + len(busy)), i
     assert sorted(s._windows) == sorted(s._queue)  # every key queued exactly once
+
+
+def kept(state: MemoryState, key: str) -> int:
+    """How many times (or slots) the state holds for ``key``."""
+    q = state._windows[key][2]
+    return len(q.ends) if hasattr(q, "ends") else len(q)
+
+
+def test_a_huge_limit_keeps_bounded_memory():
+    """A budget of ten million calls a day must not keep a timestamp per call: before the fix a
+    key kept up to ``2 * limit`` of them whatever the window."""
+    s = MemoryState()
+    for i in range(100_000):
+        assert s.hit("budget", 10_000_000, 86_400.0, i * 0.5)  # 50,000 s of one call per 0.5 s
+    assert kept(s, "budget") <= 1_025  # SLOTS + 1, not one per call
+    assert s._windows["budget"][2].total == 100_000  # still counted, every one inside the day
+
+
+def test_a_long_stream_on_a_huge_limit_forgets_what_left_the_window():
+    s = MemoryState()
+    for i in range(200_000):
+        s.hit("rate", 1_000_000, 10.0, i * 0.001)  # 200 s of 1,000 per second, 10 s window
+    assert kept(s, "rate") <= 1_025
+    assert 9_990 <= s._windows["rate"][2].total <= 10_000 + 10  # about 10 s worth, give or take one slot
+
+
+@settings(max_examples=50, deadline=None)
+@given(steps=st.lists(st.sampled_from([0.0, 0.0001, 0.0004, 0.002, 0.05, 0.3]), min_size=1, max_size=400),
+       extra=st.integers(min_value=1, max_value=30))
+def test_a_huge_limit_never_lets_more_through_and_refuses_at_most_a_slot_early(steps, extra):
+    """Above EXACT_UP_TO the count is per slot of window / SLOTS: no window ever holds more than
+    ``limit`` counted events, and a refusal comes at most one slot's width before the exact
+    sliding window would refuse."""
+    limit, window = MemoryState.EXACT_UP_TO + extra, 1.0
+    width = window / MemoryState.SLOTS
+    s = MemoryState()
+    counted: list[float] = []
+    now = 0.0
+    # fill the window to just under the limit quickly, then probe the edge with the steps
+    for i in range(limit - 1):
+        assert s.hit("k", limit, window, i * (0.5 / limit))
+        counted.append(i * (0.5 / limit))
+    now = counted[-1]
+    for step in steps:
+        now += step
+        inside = sum(1 for t in counted if t > now - window)
+        if s.hit("k", limit, window, now):
+            assert inside < limit  # the exact window had room
+            counted.append(now)
+        else:
+            # refused: the exact count is at the limit once a slot's width is added to the window
+            assert sum(1 for t in counted if t > now - window - width) >= limit
