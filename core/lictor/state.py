@@ -111,9 +111,14 @@ class MemoryState:
                     return True
                 else:
                     q = e[2] = [e[1]]
-            if type(q) is not list:  # _Slots: a huge limit
-                if not q.hit(limit, window, now):
+            if type(q) is not list:  # _Slots, a huge limit: inlined, this runs per decision
+                if q.first <= now - window:
+                    q.expire(now - window)
+                if q.total >= limit:
                     return False
+                q.total += 1
+                if now >= q.last:  # past the open slot's end: the event opens the next slot
+                    q.open_next(now)
                 e[1] = now
                 return True
             n = len(q)
@@ -192,38 +197,46 @@ class MemoryState:
 class _Slots:
     """The events of one key with a huge limit, counted per time slot (see ``MemoryState``).
 
-    ``ends`` and ``counts`` are parallel queues, oldest first: each slot's end and how many
-    events it counted. An event counts as if it happened at its slot's end, which is never
-    before it really happened, so a slot leaves the window no earlier than its last event does.
+    An event counts as if it happened at the end of its slot, which is never before it really
+    happened, so a slot leaves the window no earlier than its last event does. The open slot
+    (the latest, ending at ``last``) is only a count, ``total - closed``, so that counting an
+    event in it is one addition; ``ends`` and ``counts`` queue the closed slots, oldest first,
+    ``closed`` is their sum and ``first`` the end of the oldest slot (``last`` when none is
+    closed). ``MemoryState.hit`` counts and compares inline; these methods do the rest.
     """
 
-    __slots__ = ("width", "ends", "counts", "total")
+    __slots__ = ("width", "ends", "counts", "closed", "total", "first", "last")
 
     def __init__(self, first: float, width: float) -> None:
         self.width = width
         self.ends: deque[float] = deque()
         self.counts: deque[int] = deque()
-        self.total = 0
-        self._add(first)
+        self.closed = 0
+        self.total = 1
+        self.last = self.first = self._end(first)
 
-    def _add(self, now: float) -> None:
+    def _end(self, now: float) -> float:
         end = (now // self.width + 1) * self.width
-        ends = self.ends
-        if ends and ends[-1] == end:
-            self.counts[-1] += 1
-        else:
-            ends.append(end)
-            self.counts.append(1)
-        self.total += 1
+        return end if end > now else end + self.width  # float rounding: it must end after now
 
-    def hit(self, limit: int, window: float, now: float) -> bool:
-        """Count one event at ``now`` unless ``limit`` are already in the window."""
+    def open_next(self, now: float) -> None:
+        """Close the open slot and open the one of the event at ``now``, already in ``total``."""
+        held = self.total - 1 - self.closed
+        if held:
+            self.ends.append(self.last)
+            self.counts.append(held)
+            self.closed += held
+        self.last = self._end(now)
+        self.first = self.ends[0] if self.ends else self.last
+
+    def expire(self, cutoff: float) -> None:
+        """Forget the slots that ended at or before ``cutoff`` (every event of them is out)."""
         ends, counts = self.ends, self.counts
-        cutoff = now - window
         while ends and ends[0] <= cutoff:
             ends.popleft()
-            self.total -= counts.popleft()
-        if self.total >= limit:
-            return False
-        self._add(now)
-        return True
+            n = counts.popleft()
+            self.closed -= n
+            self.total -= n
+        if self.last <= cutoff:  # the open slot too: nothing is left in the window
+            self.total = self.closed  # = 0, as every closed slot ended before it
+        self.first = ends[0] if ends else self.last
