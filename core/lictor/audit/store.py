@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS audit_meta (
 INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('schema', '1');
 """
 
+_INSERT_ROWS = "INSERT INTO audit_records (seq, rid, prev, hash, body) VALUES "
+#: Rows per INSERT at most: 5,120 parameters, under SQLite's default limit of 32,766 (since
+#: 3.32; a connection that reports a lower limit gets smaller chunks, see Store.__init__).
+_MAX_ROWS_PER_INSERT = 1024
+_INSERTS: dict[int, str] = {}  # rows per statement -> its SQL
+
 #: How long a writer waits for another process's transaction before giving up (seconds).
 BUSY_TIMEOUT = 30.0
 
@@ -51,6 +57,11 @@ class Store:
         self._db = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
+        self._rows_per_insert = _MAX_ROWS_PER_INSERT
+        getlimit = getattr(self._db, "getlimit", None)  # Python >= 3.11; older: assume 999
+        limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit is not None else 999
+        while self._rows_per_insert > 1 and self._rows_per_insert * 5 > limit:
+            self._rows_per_insert //= 2
         try:
             self._retry(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -121,9 +132,7 @@ class Store:
                 h = chain_hash(prev, seq, body)
                 rows.append((seq, rid, prev, h, body))
                 prev = h
-            db.executemany(
-                "INSERT INTO audit_records (seq, rid, prev, hash, body) VALUES (?, ?, ?, ?, ?)", rows
-            )
+            self._insert(rows)
             db.execute("COMMIT")
         except BaseException:
             try:
@@ -132,6 +141,27 @@ class Store:
                 pass
             raise
         return len(rows)
+
+    def _insert(self, rows: list[tuple[int, str, str, str, bytes]]) -> None:
+        """Insert ``rows`` in order, many per statement.
+
+        The sqlite3 module lets go of the GIL for every statement step, and ``executemany``
+        steps once per row: the writer thread then waits for the GIL once per record (up to the
+        5 ms switch interval each time while ``check()`` keeps it busy), so a drain of 10,000
+        records took over a second, and the journal pages it should have faulted in ahead of
+        the appends were faulted by ``check()`` instead. Rows go in chunks whose sizes are
+        powers of two (so at most a dozen distinct statements are ever compiled and cached):
+        about a dozen steps per drain.
+        """
+        db = self._db
+        i, n = 0, len(rows)
+        while i < n:
+            size = min(self._rows_per_insert, 1 << ((n - i).bit_length() - 1))
+            sql = _INSERTS.get(size)
+            if sql is None:
+                sql = _INSERTS[size] = _INSERT_ROWS + ",".join(["(?,?,?,?,?)"] * size)
+            db.execute(sql, [v for row in rows[i : i + size] for v in row])
+            i += size
 
     # -- reading -------------------------------------------------------------------------------
     def rows(self, after: int = 0, batch: int = 2000) -> Iterator[tuple[int, str, str, str, bytes]]:
