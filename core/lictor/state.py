@@ -65,6 +65,13 @@ class MemoryState:
     more than ``limit`` through in any window, and refuses at most one slot's width (1/1024 of
     the window) before the exact count would. That is the trade-off: bounded memory for limits
     no realistic rate limit reaches, against an exact answer at the very edge of such a limit.
+
+    Sums (spend and token budgets) keep one ``(time, amount)`` entry per event in the window, so
+    a busy key would keep as many as it has events a day. Once a key holds ``EXACT_UP_TO``
+    entries, an amount joins the latest entry when that entry began less than one slot
+    (``window / SLOTS``) ago; a joined entry leaves the window with its latest event. So a key
+    holds at most ``EXACT_UP_TO`` plus about ``SLOTS`` entries per window, never lets more than
+    its limit through, and refuses at most one slot's width early — the same trade-off.
     """
 
     _SWEEP_SUMS_EVERY = 10_000
@@ -80,7 +87,8 @@ class MemoryState:
         self._windows: dict[str, list] = {}
         self._queue: deque[str] = deque()
         self._flags: dict[str, str] = {}
-        self._sums: dict[str, tuple[deque[tuple[float, float]], list[float]]] = {}
+        # key -> (entries (latest time, amount, first time) oldest first, [their sum])
+        self._sums: dict[str, tuple[deque[tuple[float, float, float]], list[float]]] = {}
         self._lock = threading.Lock()
         self._spends_since_sweep = 0
 
@@ -163,9 +171,14 @@ class MemoryState:
                     total[0] = 0.0  # no float drift survives an empty window
                 if total[0] + amount > limit:
                     return i, total[0]
-                found.append((q, total, amount))
-            for q, total, amount in found:
-                q.append((now, amount))
+                found.append((q, total, amount, window))
+            for q, total, amount, window in found:
+                if len(q) >= self.EXACT_UP_TO and q[-1][2] > now - window / self.SLOTS:
+                    # a busy key: the amount joins the last entry, which spans less than a slot
+                    # and leaves the window with its latest event (see the class docstring)
+                    q[-1] = (now, q[-1][1] + amount, q[-1][2])
+                else:
+                    q.append((now, amount, now))
                 total[0] += amount
             return None
 

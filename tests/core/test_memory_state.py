@@ -135,3 +135,41 @@ def test_a_huge_limit_never_lets_more_through_and_refuses_at_most_a_slot_early(s
         else:
             # refused: the exact count is at the limit once a slot's width is added to the window
             assert sum(1 for t in counted if t > now - window - width) >= limit
+
+
+def sum_entries(state: MemoryState, key: str) -> int:
+    return len(state._sums[key][0])
+
+
+def test_a_busy_spend_key_keeps_bounded_memory():
+    """A spend budget kept one entry per spend for its whole window: a day of a thousand spends a
+    second was 86 million entries. Past EXACT_UP_TO entries, amounts join the latest entry."""
+    s = MemoryState()
+    for i in range(200_000):
+        assert s.spend([("spend:s1", 0.01, 1e12, 86_400.0)], i * 0.05) is None  # 10,000 s of 20 per second
+    assert sum_entries(s, "spend:s1") <= MemoryState.EXACT_UP_TO + MemoryState.SLOTS + 1
+    assert abs(s._sums["spend:s1"][1][0] - 2_000.0) < 1e-6  # still every cent counted
+
+
+@settings(max_examples=50, deadline=None)
+@given(steps=st.lists(st.sampled_from([0.0, 0.0001, 0.0004, 0.002, 0.05, 0.3]), min_size=1, max_size=300),
+       amounts=st.lists(st.sampled_from([0.5, 1.0, 2.0, 7.0]), min_size=1, max_size=300))
+def test_a_busy_spend_key_never_lets_more_through_and_refuses_at_most_a_slot_early(steps, amounts):
+    """Merged entries leave the window with their latest spend: no window ever holds more than the
+    limit, and a refusal comes at most one slot's width before the exact sum would refuse."""
+    s = MemoryState()
+    s.EXACT_UP_TO = 8  # merge from the ninth entry on, so short examples exercise it
+    window, limit = 1.0, 40.0
+    width = window / MemoryState.SLOTS
+    spent: list[tuple[float, float]] = []
+    now = 0.0
+    for i, step in enumerate(steps):
+        now += step
+        amount = amounts[i % len(amounts)]
+        inside = sum(a for t, a in spent if t > now - window)
+        if s.spend([("k", amount, limit, window)], now) is None:
+            assert inside + amount <= limit  # the exact window had room
+            spent.append((now, amount))
+        else:
+            # refused: the exact sum is over the limit once a slot's width is added to the window
+            assert sum(a for t, a in spent if t > now - window - width) + amount > limit
