@@ -119,11 +119,14 @@ def stdlib_paragraphs(limit: int = 2000) -> list[str]:
 
 
 def fingerprint() -> str:
+    """SHA-256 of everything the model is trained on: the tuning blocks and the stdlib paragraphs."""
     h = hashlib.sha256()
     for name in [f for f, _ in bd.PAYLOAD_FILES] + list(bd.CARRIER_FILES) + [f for f, _ in bd.LOOKALIKE_FILES]:
         for i, b in enumerate(bd.blocks(name)):
             if not bd.held_out(f"{name}:{i}"):
                 h.update(f"{name}:{i}\0{b}\0".encode())
+    for i, t in enumerate(stdlib_paragraphs()):
+        h.update(f"stdlib:{i}\0{t}\0".encode())
     return h.hexdigest()
 
 
@@ -154,7 +157,7 @@ def sgd(examples: list[tuple[list[str], int, float]], epochs: int, l2: float, lr
 
 def train(pos: list[tuple[str, list[list[tuple[str, ...]]]]], neg: list[tuple[str, list[tuple[str, ...]]]],
           args: argparse.Namespace) -> LinearModel:
-    negs = [f for _, ws in neg for f in {w for w in ws}]
+    negs = [f for _, ws in neg for f in dict.fromkeys(ws)]  # a block's distinct windows, in order (a set's order changes with PYTHONHASHSEED)
     model = LinearModel({}, 0.0)
     for rnd_i in range(args.rounds):
         poss: list[tuple[str, ...]] = []
@@ -264,7 +267,8 @@ def main() -> int:
                      "window_segments": 2, "ngrams": [1, 2], "segment_start_marker": "^",
                      "class_tokens": ["<email>", "<url>", "<num>"], "word_classes": sorted(set(_CLASS.values()))},
         "training": {"data": "tuning part of benchmarks/data (crc32(block id) % 4 != 0): payload files plain and with evasions "
-                             "(positives), look-alike files and carriers (negatives); held-out and external sets never read",
+                             "(positives), look-alike files, carriers and stdlib docstring paragraphs (negatives); held-out and "
+                             "external sets never read",
                      "sha256": fingerprint(), "payload_blocks": len(pos), "benign_blocks": len(neg), "seed": SEED,
                      "epochs": args.epochs, "rounds": args.rounds, "l2": args.l2, "lr": args.lr, "kept_features": len(model.weights)},
         "combine": cfg,
