@@ -399,7 +399,7 @@ _ML_NOUN = (r"(?:anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien|a
             r"instructies|regels|opdrachten|richtlijnen|aanwijzingen)")
 _ML_AI = r"(?:ki|ia|ai)?{_S}(?:assistent(?:en|in)?|assistant|asistente|assistente|agent(?:e|en)?|modell|modele|modelo|modello|model|chat ?bot|bot|ki|ia|ai|sprachmodell)(?:{_S}(?:de|di|da){_S}(?:ia|ki))?".replace("{_S}", _S)
 _IMPERATIVE = (r"(?:send|forward|e-?mail|reply|respond|repeat|focus|provide|process|handle|complete|perform|submit|authori[sz]e|release|schedule|tell|say|mention|include|append|add|insert|write|output|print|reveal|ignore|forget|disregard|stop|"
-               r"delete|remove|erase|transfer|wire|pay|approve|grant|change|update|set|run|execute|call|invoke|open|visit|navigate|click|download|upload|"
+               r"delete|remove|erase|transfer|wire|pay|approve|grant|change|update|set|run|execute|call|invoke|open|visit|navigate|click|download|upload|invite|reserve|"
                r"post|share|export|list|rate|rank|recommend|mark|treat|follow|obey|make|give|create|disable|enable|book|buy|purchase|cancel|refund|issue|"
                r"reset|summari[sz]e|translate|answer|direct|redirect|collect|ask|push|copy|move|describe|state|claim|praise|promote|upgrade|classify|"
                r"score|hire|reject|accept|confirm|sende|schicke|leite|gib|antworte|losche|uberweise|ignoriere|vergiss|envoie|transfere|reponds|supprime|"
@@ -588,7 +588,9 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("role", "role_marker_instruction", 0.65,
      ("system", "developer", "admin", "sys", "root", "operator"),
      rf"(?m)^[ \t>#*\[(<{{|_-]*(?:system|developer|sys|admin(?:istrator)?|root|operator){_S}(?:message|prompt|note|override|instructions?|update|notice|alert)?{_S}[\]>):}}|]"
-     rf"[^\n]{{0,120}}\b(?:you{_S}must|your|must|always|never|ignore|disregard|instructions?|forward|send|reveal|skip|execute|grant|override|disable|delete|transfer|approv\w*|the{_S}user{_S}is|follow)\b"),
+     rf"[^\n]{{0,120}}\b(?:you{_S}must|your|must|always|never|ignore|disregard|instructions?|forward|send|reveal|skip|execute|grant|override|disable|delete|transfer|approv\w*|the{_S}user{_S}is|follow)\b"
+     # a label that can only be a planted role turn ("###(system_message)", "[developer instructions]"): any order after it
+     rf"|^[ \t>#*\[(<{{|_-]*(?:system|developer){_S}(?:message|prompt|instructions?|override|directive)s?{_S}[\]>):}}|][ \t]*(?:please{_S})?{_IMPERATIVE}\b(?!{_S}(?:available|required|failed|complete|completed|succeeded|pending|needed|in{_S}progress)\b)"),
     ("role", "system_prompt_boundary", 0.7,
      ("system", "developer", "prompt"),
      rf"\b(?:(?:begin|start|end|beginning){_S}(?:of{_S})?(?:the{_S})?(?:system|developer|admin|new|real){_S}(?:prompt|message|instructions?)|(?:system|developer){_S}prompt{_S}(?:override|update|begins?|starts?)|"
@@ -975,7 +977,7 @@ _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
-    r"(?:^|(?<=[\",=]))[\s\-*#>(\[\"'_]*(?:\d{1,2}[.)][ \t]*)?(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
+    r"(?:^|(?<=[\",=(])|(?<=:)|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_]*(?:\d{1,2}[.)][ \t]*)?(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
     r"nota|hinweis|nachricht|notitie|opmerking|bericht|aviso|recado|mensagem|messaggio|mensaje|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
     r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a|till|dla|do)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
     r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,3}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
@@ -983,7 +985,7 @@ _ST_LABEL = re.compile(
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
     r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b|\((?:ai|assistant|bot|agent|model)[ \t]*:"
-    r"|^[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
+    r"|(?:^|(?<=:)|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
     r"(?:to|for)[ \t]+(?:(?:the|any|all|every|my|your|our|this|an?)[ \t]+)?(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
     r"|^[\s\-*#>(\[\"'_/]*(?:model|" + _AI_STRONG + r")s?/(?:[a-z-]+)[ \t]*:"
     r"|^[\s\-*#>(\[\"'_]*(?:(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+)?(?:the[ \t]+)?"
@@ -998,6 +1000,8 @@ _ST_READER = re.compile(
     r"|\b(?:whoever|whatever|whichever(?:[ \t]+[a-z-]+){0,2}?|anyone|anybody)[ \t]+(?:is[ \t]+)?(?:reads|processes|handles|opens|picks[ \t]+(?:this|it)[ \t]+up|receives|triages|"
     r"parses|indexes|ingests|summari[sz]es|scans|answers)\b|\bwhoever[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ed|ing)\b"
     r"|\b(?:whatever|whichever)[ \t]+(?:app|bot|tool|program|service|assistant|helper)[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ing)\b"
+    r"|\b(?:assistant|assistente|asistente|assistent|agent|agente|ia|ki|ai|bot|chatbot|modele|modelo|modello|modell|model)[ \t]+(?:[a-z]+[ \t]+)?(?:qui|que|che|der|die|das|dat|welcher|welches)[ \t]+"
+    r"(?:lit|lee|legge|le|liest|leest|traite|procesa|elabora|processa|verarbeitet|verwerkt|gere|gestiona|gestisce|bearbeitet|analyse|analiza|analizza|analisa|resume|riassume|zusammenfasst|samenvat)\b"
     r"|\b(?:celui|celle)[ \t]+qui[ \t]+(?:lit|gere|traite)|\bquien[ \t]+(?:este[ \t]+)?(?:lea|leyendo|gestione)|\bquem[ \t]+(?:gere|le|esta[ \t]+a[ \t]+ler)|\bwer[ \t]+(?:diese|das)[ \t]+[a-z]+[ \t]+(?:liest|verwaltet)"
     r"|\bare[ \t]+you[ \t]+an?[ \t]+(?:ai|bot|assistant|agent|automated|language[ \t]+model)\b"
     r"|\bif[ \t]+(?:your|the|an?|any)[ \t]+(?:ai|bot|assistant|agent|helper)[ \t]+(?:reads|sees|gets|processes|opens)[ \t]+this\b"
@@ -1038,8 +1042,10 @@ _ST_YOU_AI = re.compile(
     r"|\b(?:then|after[ \t]+that|afterwards|once[ \t]+(?:done|that'?s?[ \t]+done))[ \t,]+(?:you[ \t]+can[ \t]+)?(?:continue|resume|proceed|carry[ \t]+on|return[ \t]+to|go[ \t]+back[ \t]+to|finish|complete|finali[sz]e|"
     r"answer|respond|reply|give[ \t]+the[ \t]+user|send[ \t]+(?:your|the)[ \t]+(?:answer|reply|summary)|tell[ \t]+the[ \t]+user|return[ \t]+the[ \t]+(?:summary|results?))\b"
     r"|\b(?:the[ \t]+user'?s|your[ \t]+(?:current|original)|the[ \t]+original)[ \t]+(?:original[ \t]+)?(?:request|task|assignment|objective|question|instructions|job)\b"
-    r"|\bthe[ \t]+(?:task|job|request|assignment|instructions)[ \t]+(?:i|we|they|the[ \t]+user)[ \t]+gave[ \t]+you\b"
+    r"|\bthe[ \t]+(?:task|job|request|assignment|instructions)[ \t]+(?:(?:that|which)[ \t]+)?(?:i|we|they|the[ \t]+user)[ \t]+(?:gave|assigned|set)[ \t]+(?:to[ \t]+)?you\b"
     r"|\bto[ \t]+you,?[ \t]+(?:the[ \t]+|an?[ \t]+|dear[ \t]+|my[ \t]+)?(?:ai|llm|language[ \t]+model|assistant|model|gpt|chatgpt|claude|gemini|copilot|agent)\b"
+    # a letter from the data's author to its reader: "an important message from me, Emma, to you, <name>"
+    r"|\b(?:message|note|request|instructions?|reminder)[ \t]+from[ \t]+me,?[ \t]+(?:[a-z.'-]+[ \t]+){0,3}?(?:[a-z.'-]+,[ \t]+)?to[ \t]+you\b"
     r"|\bif[ \t]+you(?:'re|[ \t]+are)[ \t]+(?:an?[ \t]+[a-z]+[ \t]+)?(?:summari[sz]ing|reading|processing|reviewing|analy[sz]ing|translating|answering|parsing|indexing|"
     r"working[ \t]+(?:on|through)|comparing|scanning|triaging|screening)\b"
     r"|\b(?:in[ \t]+addition[ \t]+to|besides|along[ \t]+with)[ \t]+your[ \t]+(?:answer|response|reply|summary|task)\b|\bas[ \t]+a[ \t]+final[ \t]+step\b"
@@ -1074,9 +1080,11 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"disarm|unlock|lock|tip|rebook|choose|select|pick|complete|finish|finali[sz]e|sign[ \t]+(?:them|him|her|up)|"
             r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
-            r"verwijder|geef|zeg|toon)")
+            r"verwijder|geef|zeg|toon|"
+            # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
+            r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
 _ST_ACT = re.compile(
-    r"(?:^|[:,;(—–]|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|then|also|please|kindly|pls|bitte|por[ \t]+favor|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
+    r"(?:^|[:;(—–]|,(?![a-z0-9])|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|then|also|please|kindly|pls|bitte|por[ \t]+favor|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
     r"(?:could|can|would|will)[ \t]+you(?:[ \t]+please)?|should|must|shall|(?:needs?|has|have)[ \t]+to|(?:is|are)[ \t]+(?:expected|asked|required|supposed|instructed)[ \t]+to|"
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
     r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|have[ \t]+(?:it|them)|"
@@ -1103,9 +1111,11 @@ _ST_HARM = re.compile(
     # what the reader tells the user is decided by the data: a relayed claim, a slanted recommendation, an added sentence
     r"|\b(?:tell|warn|convince|inform|assure|reassure|persuade)[ \t]+(?:the[ \t]+)?(?:users?|customers?|readers?|them|him|her)\b|\blet[ \t]+(?:the[ \t]+)?(?:users?|customers?|readers?|them)[ \t]+know\b"
     r"|\b(?:recommend|describe|present|rank|rate|list|portray)\w*[ \t]+[^.\n]{0,40}?\b(?:as|is)[ \t]+(?:the[ \t]+)?(?:only|best|cheapest|safest|most|top|first|verified|official)\b"
+    r"|\b(?:say|state|claim|write|mention|answer)[ \t]+that[ \t]+[^.\n]{0,40}?\b(?:is|are)[ \t]+(?:the[ \t]+)?(?:only|best|cheapest|safest|top|verified|official)\b"
+    r"|\bbook[ \t]+(?:it|them|a|an|the|this|that)\b|\breserv(?:e|ation)s?\b|\bpurchas\w*"
     r"|\b(?:risk-free|guaranteed|only[ \t]+safe|cheapest|most[ \t]+trustworthy|under[ \t]+investigation)\b"
     r"|\b(?:add|insert|append|include)[ \t]+(?:a|the|this|one|these)[ \t]+(?:sentences?|lines?|notes?|paragraphs?|claims?|statements?|links?|disclaimers?)\b"
-    r"|\b(?:six|6|one-time|verification|security|2fa|otp|login|mfa|sms|confirmation)[ \t-]*(?:digit[ \t]+)?codes?\b"
+    r"|\b(?:six|6|one-time|verification|security|2fa|two-factor|2-factor|authentication|otp|login|sign-in|mfa|sms|confirmation|reset)[ \t-]*(?:digit[ \t]+)?codes?\b"
     r"|\bdrop[ \t]+table\b|\breroute\w*|\bsaved[ \t]+(?:card|payment)|\border[ \t]+(?:two|three|four|five|ten|\d+)[ \t]+(?:units?|items?|copies)\b"
     r"|\bas[ \t]+(?:cleared|passed|complete|completed|verified|approved|paid|delivered|resolved|accepted|eligible|signed|low-risk|normal|exceptional)\b"
     r"|\b(?:maximum|highest|perfect|full)[ \t]+(?:score|rating|payout|value|marks)\b|\bsuppress\w*|\b(?:critical|risk|fraud|anomaly)[ \t-]+(?:value[ \t]+)?flags?\b"
@@ -1126,7 +1136,7 @@ _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assist
 _ST_SPEAKER = re.compile(r"[\s\-*#>(\[\"'_]*(?:ai|assistant|agent|bot|chat ?bot|model|copilot)[\])]?[ \t]*:")
 _ST_USER_TURN = re.compile(r"(?m)^[ \t*#>\[(-]*(?:user|customer|client|human|caller|visitor|guest|patient|me)[\])]?[ \t]*:")
 _ST_NEGATED = re.compile(r"\b(?:not|never|n't)[ \t]+(?:to[ \t]+)?$")  # "tell the user not to delete ..."
-_ST_TURN = re.compile(r"[\s*#>\[(-]*(?:user|human|customer|client|assistant|ai|system|[a-z]+ ?\d*)[\])]? ?:")  # the next turn of a transcript
+_ST_TURN = re.compile(r"[\s*#>\[(-]*(?:user|human|customer|client|assistant|ai|system|(?!(?:todo|note|action|task|step|next|ps|important|reminder|request)\b)[a-z]+ ?\d*)[\])]? ?:")  # the next turn of a transcript
 _ST_VERB_AFTER = re.compile(r"[ \t,]*(?:(?:should|must|shall|will|to)[ \t]+)?(?:please[ \t]+)?" + _ST_VERB + r"(?:s|es)?\b")
 
 
@@ -1181,7 +1191,7 @@ def _literal_gate(rx: "re.Pattern[str]") -> "re.Pattern[str]":
 
 _ST_READER_GATE = _literal_gate(_ST_READER)
 _ST_YOU_AI_GATE = _literal_gate(_ST_YOU_AI)
-_ST_LABEL_FROM = re.compile(r"[\",=(@]")
+_ST_LABEL_FROM = re.compile(r"[\",=(@:]|[ \t][-—–]")
 _ST_LABEL_CJK = re.compile("[助模机]")
 
 
@@ -1197,7 +1207,7 @@ def _label_search(sent: str) -> Optional["re.Match[str]"]:
     starts = set()
     for c in _ST_LABEL_FROM.finditer(sent):
         i, ch = c.start(), c.group()
-        starts.add(i if ch == "(" else i - 1 if ch == "@" else i + 1)
+        starts.add(i if ch == "(" else i - 1 if ch == "@" else i + len(ch))
     for i in sorted(starts):
         if i > 0:
             m = _ST_LABEL.match(sent, i)
@@ -1262,13 +1272,15 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         a_end = addr.end() if addr is not None else 0
         if addr is not None and act is None:
             # "Note to the assistant: ..." then the order; a label may be followed by who is writing first
-            carry = 3 if addr.end() >= len(sent) - 2 or sent[addr.end() - 1:addr.end()] in (":", "!", ".") else 1
+            carry = 3 if (addr.end() >= len(sent) - 2 or sent[addr.end() - 1:addr.end()] in (":", "!", ".")
+                          or sent.rstrip().endswith(":")) else 1
         else:
             carry = 0
         if act is None:
             continue
         a_start = addr.start() if addr is not None else 0
-        harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if (h.start() >= a_end or h.end() <= a_start)
+        label = addr is not None and addr.group(0).rstrip().endswith(":")  # what a label introduces follows it
+        harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if (h.start() >= a_end or (h.end() <= a_start and not label))
                                                 and _ST_NEGATED.search(sent, max(0, h.start() - 12), h.start()) is None), None)
         if harm is not None:
             out.append(("addressed_order_harm", 0.8, start + act.start(), start + max(act.end(), harm.end())))
