@@ -104,7 +104,14 @@ class MemoryState:
                 if limit < 1:
                     return False
                 windows[key] = [window, now, None, now]
-                self._queue.append(key)
+                queue = self._queue
+                queue.append(key)
+                # _retire(), whose first look nearly always ends it, inlined: the key at the
+                # front is still in its window and unused since it was queued (loop detection
+                # adds a new key per decision, and a call costs as much as the look)
+                f = windows[queue[0]]
+                if f[1] > now - f[0] and f[1] == f[3]:
+                    return True
                 self._retire(windows, now)
                 return True
             e[0] = window
