@@ -25,7 +25,9 @@ and ``data/format_lookalikes.txt``; its payloads ride in every carrier. A fourth
 finance, IT, CRM, legal, healthcare admin; a third of the payloads name no AI at all) and
 ``data/consumer_payloads.txt`` / ``data/consumer_lookalikes.txt`` (personal agents: e-mail, shopping,
 travel, banking, smart home, social media). A fifth pass: ``data/mixed_payloads_5.txt`` /
-``data/mixed_lookalikes_5.txt`` (coding agents, retrieval, multi-agent messages, support). All of them follow the same
+``data/mixed_lookalikes_5.txt`` (coding agents, retrieval, multi-agent messages, support). A sixth pass:
+``data/plumbing_payloads_6.txt`` / ``data/plumbing_lookalikes_6.txt`` (tool descriptions, tool results,
+API errors, scraped pages, calendar files, spreadsheets, OCR, transcripts, agent handoffs, logs). All of them follow the same
 split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
 
@@ -163,7 +165,8 @@ PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
                  ("format_payloads.txt", _ALL_CARRIERS),
                  ("enterprise_payloads.txt", _ALL_CARRIERS),
                  ("consumer_payloads.txt", _ALL_CARRIERS),
-                 ("mixed_payloads_5.txt", _ALL_CARRIERS))
+                 ("mixed_payloads_5.txt", _ALL_CARRIERS),
+                 ("plumbing_payloads_6.txt", _ALL_CARRIERS))
 CARRIER_FILES = _ALL_CARRIERS
 LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
@@ -172,7 +175,8 @@ LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("format_lookalikes.txt", _ALL_CARRIERS),
                    ("enterprise_lookalikes.txt", _ALL_CARRIERS),
                    ("consumer_lookalikes.txt", _ALL_CARRIERS),
-                   ("mixed_lookalikes_5.txt", _ALL_CARRIERS))
+                   ("mixed_lookalikes_5.txt", _ALL_CARRIERS),
+                   ("plumbing_lookalikes_6.txt", _ALL_CARRIERS))
 
 
 def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:
