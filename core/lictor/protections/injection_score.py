@@ -559,7 +559,8 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      _ADDR_PREFIX),
     ("role", "chat_template", 0.8,
      ("<|", "[inst]", "[/inst]", "<<sys>>", "<s>[inst", "### instruction", "### system", "\n\nhuman:", "\nhuman:"),
-     r"<\|im_start\|> ?(?:system|assistant|user|developer)|<\|(?:system|assistant|begin_of_text|start_header_id|eot_id|tool_call|im_sep)\|?>"
+     # (not a format described with an ellipsis for the content: "ChatML (<|im_start|>system ... <|im_end|>)")
+     r"(?<!\.\.\. )(?<!\.\.\.)(?<!… )(?:<\|im_start\|> ?(?:system|assistant|user|developer)|<\|(?:system|assistant|begin_of_text|start_header_id|eot_id|tool_call|im_sep)\|?>)(?![^\n]{0,40}?(?:\.\.\.|…)[ \t]*<\|)"
      r"|\[inst\][^\[]{12,2000}\[/inst\]|\[inst\][^\[]{12,}$|<<sys>>[^<]{12,2000}<</sys>>|^#{2,4} ?(?:instruction|system|response)s?:?\s*$"),
     ("role", "role_label_order", 0.55,
      ("system", "ai", "model", "llm", "copilot"),
@@ -974,24 +975,33 @@ _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat
               r"{s}(?:tools?|models?|agents?|engines?|platforms?|bots?|systems?|workflows?|pipelines?)|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?|"
               r"pair{s}programmers?|coding{s}assistants?|helpers?|secretar(?:y|ies)|organi[sz]ers?|workflows?|pipelines?|platforms?|adjudication|engines?)|"
+              r"(?:summary|recap|digest|transcription|note-?taking|crm|meeting|minutes|notes?|web|browsing|browser){s}(?:tools?|software|bots?|apps?|assistants?|agents?|plugins?|extensions?|integrations?|generators?)|"
+              r"(?:automated|automatic|headless){s}(?:browsers?|clients?|crawlers?|scrapers?|scripts?)|browser{s}extensions?|"
+              r"(?:geautomatiseerde|automatisierte[nr]?|automatis[ée]e?s?|automatizad[oa]s?|automatizzat[oiae]){s}[a-z]+|agente|"
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
     r"(?:^|(?<=[\",=(])|(?<=:)|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_]*(?:\d{1,2}[.)][ \t]*)?(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
-    r"nota|hinweis|nachricht|notitie|opmerking|bericht|aviso|recado|mensagem|messaggio|mensaje|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
+    r"nota|hinweis|nachricht|notitie|opmerking|bericht|aviso|recado|mensagem|messaggio|mensaje|istruzioni|istruzione|instrucciones|instruccion|instrucoes|instrucao|consignes?|anweisungen?|instructies?|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
     r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a|till|dla|do)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
     r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,3}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
     + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
     r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b|\((?:ai|assistant|bot|agent|model)[ \t]*:"
-    r"|(?:^|(?<=:)|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
+    r"|(?:^|(?<=[:,])|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
     r"(?:to|for)[ \t]+(?:(?:the|any|all|every|my|your|our|this|an?)[ \t]+)?(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
     r"|^[\s\-*#>(\[\"'_/]*(?:model|" + _AI_STRONG + r")s?/(?:[a-z-]+)[ \t]*:"
     r"|^[\s\-*#>(\[\"'_]*(?:(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+)?(?:the[ \t]+)?"
     + _AI_STRONG + r"[ \t]*(?:!+|[ \t][—–][ \t])"
     r"|^[\s\-*#>(\[\"'_]*(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+(?:the[ \t]+)?" + _AI_STRONG + r"[ \t]*[.,!]"
-    r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]")
+    # instructions labelled for a reader ("Agent-Directive:", "Note-taker instructions:", "Reader instruction:")
+    # ("Agent instructions:" may be a macro for human support agents: only "agent directive" counts)
+    r"|^[\s\-*#>(\[\"'_]*(?:(?:ai|llm|assistant|bot|model|copilot|reader|note-?taker|transcri(?:ber|ption)|crawler|indexer|scraper|summari[sz]er|recap|digest|automation)s?[ \t-]{1,3}"
+    r"(?:instructions?|directives?|rules?|notes?|guidance|steps?|tasks?)|agents?[ \t-]{1,3}directives?)[ \t]*:"
+    # readers in the plural, described at more length ("Coding assistants working in this repo:")
+    r"|^[\s\-*#>(\[\"'_]*(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG.replace("{s}", r"[ \t]{1,3}") + r"s?(?:[ \t]+[a-z-]+){0,5}?[ \t]*:"
+    r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]|(?:ai|에이전트|어시스턴트|비서)[ \t]*에게|(?:ai|エージェント|アシスタント)(?:へ|に)[：:,、]")
 _ST_READER = re.compile(
     r"\b(?:" + _AI_WEAK + r")s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]+(?:that[ \t]+|who[ \t]+|which[ \t]+)?(?:is[ \t]+|are[ \t]+)?"
     r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|browsing|visiting|"
@@ -1005,6 +1015,8 @@ _ST_READER = re.compile(
     r"|\b(?:celui|celle)[ \t]+qui[ \t]+(?:lit|gere|traite)|\bquien[ \t]+(?:este[ \t]+)?(?:lea|leyendo|gestione)|\bquem[ \t]+(?:gere|le|esta[ \t]+a[ \t]+ler)|\bwer[ \t]+(?:diese|das)[ \t]+[a-z]+[ \t]+(?:liest|verwaltet)"
     r"|\bare[ \t]+you[ \t]+an?[ \t]+(?:ai|bot|assistant|agent|automated|language[ \t]+model)\b"
     r"|\bif[ \t]+(?:your|the|an?|any)[ \t]+(?:ai|bot|assistant|agent|helper)[ \t]+(?:reads|sees|gets|processes|opens)[ \t]+this\b"
+    r"|\bif[ \t]+(?:your|the|an?|any|anyone'?s|someone'?s)[ \t]+(?:[a-z-]+[ \t]+){0,2}?(?:ai|bot|assistant|agent|helper|tool|software|app|plugin|integration|automation)[ \t]+"
+    r"(?:reads|sees|gets|processes|opens|parses|summari[sz]es|handles|picks[ \t]+(?:this|it)[ \t]+up)\b"
     r"|\b(?:ai[ \t]+|voice[ \t]+|smart[ \t]+)?(?:assistants|bots|agents|helpers)[ \t]+(?:[a-z-]+[ \t]+){1,5}?(?:must|should|shall|need[ \t]+to|have[ \t]+to)[ \t]+(?=[a-z])"
     r"|\bwhen(?:ever)?[ \t]+this[ \t]+(?:name|text|message|note|page|line|label)[ \t]+is[ \t]+(?:read|seen|processed|spoken|heard)\b"
     r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
@@ -1081,6 +1093,12 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
             r"verwijder|geef|zeg|toon|"
+            r"indiquez|indique|dis|ajoute|ajoutez|ouvre|ouvrez|clique|cliquez|annule|annulez|partage|partagez|omets|omettez|ignorez|utilise|utilisez|payez|ecris|ecrivez|marque|marquez|"
+            r"sage|sagen|sende|fuge|offne|klicke|storniere|antworte|teile|ignoriere|nutze|verwende|markiere|bestatige|trage|"
+            r"indica|di|envie|transfiera|agrega|anade|abre|haz|omite|ignora|usa|utiliza|paga|escribe|marca|comparte|acepta|cancela|"
+            r"riprova|aggiungi|apri|clicca|condividi|accetta|annulla|utilizza|scrivi|segna|"
+            r"transfira|apague|exclua|adicione|abra|clique|responda|compartilhe|aceite|cancele|utilize|pague|escreva|marque|informe|redefina|"
+            r"voeg|klik|antwoord|deel|accepteer|annuleer|negeer|gebruik|betaal|schrijf|markeer|maak|persist|retry|"
             # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
             r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
 _ST_ACT = re.compile(
@@ -1119,7 +1137,7 @@ _ST_HARM = re.compile(
     r"|\bdrop[ \t]+table\b|\breroute\w*|\bsaved[ \t]+(?:card|payment)|\border[ \t]+(?:two|three|four|five|ten|\d+)[ \t]+(?:units?|items?|copies)\b"
     r"|\bas[ \t]+(?:cleared|passed|complete|completed|verified|approved|paid|delivered|resolved|accepted|eligible|signed|low-risk|normal|exceptional)\b"
     r"|\b(?:maximum|highest|perfect|full)[ \t]+(?:score|rating|payout|value|marks)\b|\bsuppress\w*|\b(?:critical|risk|fraud|anomaly)[ \t-]+(?:value[ \t]+)?flags?\b"
-    r"|[$€£][ \t]*\d|\b(?:unlock\w*|disarm\w*)|\bopen[ \t]+the[ \t]+(?:[a-z]+[ \t]+)?(?:door|garage|gate)\b|\bturn[ \t]+off[ \t]+(?:the[ \t]+|all[ \t]+)?(?:alarms?|cameras?|sensors?|security|smoke)"
+    r"|[$€£][ \t]*\d|\b\d[\d.,]*[ \t]*[€£]|\b(?:unlock\w*|disarm\w*)|\bopen[ \t]+the[ \t]+(?:[a-z]+[ \t]+)?(?:door|garage|gate)\b|\bturn[ \t]+off[ \t]+(?:the[ \t]+|all[ \t]+)?(?:alarms?|cameras?|sensors?|security|smoke)"
     r"|\b(?:os\.environ|environ|env[ \t]+vars|environment[ \t]+variables|\.env|~/\.(?:aws|ssh)|id_rsa|endors\w*|partner[ \t]+site|affiliate|promo[ \t]+code|recalled)\b"
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|\b(?:saved|stored)[ \t]+(?:cards?|payment[ \t]+methods?|passwords?|credentials)\b|\bfull[ \t]+(?:card[ \t]+)?numbers?\b"
@@ -1130,7 +1148,9 @@ _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assist
                       r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd|"
                       r"reader|requester|whatever|whichever|anyone|anybody|any|indexers?|crawlers?|engines?|tool|service|job|process|system|integration|step|person|"
                       r"previous|prior|earlier|original|current|existing|memory|automatic|if|bevor|nachdem|avant|apres|antes|despues|prima|dopo|depois|voordat|nadat|"
-                      r"danach|anschliessend|ensuite|puis|luego|poi|quindi|daarna|dann|dites|dis|diga|diz|dica|di|dite|dile|sag|sagen|vertel|beratta|good)\b|@|助手|模型|人工智能")
+                      r"danach|anschliessend|ensuite|puis|luego|poi|quindi|daarna|dann|dites|dis|diga|diz|dica|di|dite|dile|sag|sagen|vertel|beratta|good|"
+                      r"note-?takers?|transcri\w+|software|browsers?|extensions?|clients?|agente|recap|digest|directives?|instructions?|instruction|"
+                      r"istruzion[ei]|instrucci\w+|instruc\w+|consignes?|anweisung\w*|geautomatiseerde|automatis\w+|automatiz\w+)\b|@|助手|模型|人工智能|에게|へ|に")
 
 
 _ST_SPEAKER = re.compile(r"[\s\-*#>(\[\"'_]*(?:ai|assistant|agent|bot|chat ?bot|model|copilot)[\])]?[ \t]*:")
@@ -1192,7 +1212,7 @@ def _literal_gate(rx: "re.Pattern[str]") -> "re.Pattern[str]":
 _ST_READER_GATE = _literal_gate(_ST_READER)
 _ST_YOU_AI_GATE = _literal_gate(_ST_YOU_AI)
 _ST_LABEL_FROM = re.compile(r"[\",=(@:]|[ \t][-—–]")
-_ST_LABEL_CJK = re.compile("[助模机]")
+_ST_LABEL_CJK = re.compile("[助模机게へに]")
 
 
 def _label_search(sent: str) -> Optional["re.Match[str]"]:
@@ -1471,7 +1491,7 @@ def _hidden_channels(text: str) -> tuple[list[tuple[str, str]], list[Signal]]:
 
 def _quotations(norm: str) -> list[tuple[int, int]]:
     """Spans of quotations in prose: an article citing a phrase. A quoted string that is a value
-    (after ``:``, ``=``, ``,`` or ``[``, as in JSON or code) or a long one is not a citation:
+    (after ``:``, ``=``, ``,``, ``;`` or ``[``, as in JSON, CSV or code) or a long one is not a citation:
     that is where injected text sits in tool results."""
     if not any(c in norm for c in "\"“„«‹`<'"):
         return []
@@ -1488,7 +1508,7 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
                     todo.append((qs + 1, qe - 1))  # a quoted document may quote a phrase in turn
                 continue
             before = norm[max(0, qs - 3):qs].rstrip()
-            if before.endswith((":", "=", ",", "[", "{")):
+            if before.endswith((":", "=", ",", ";", "[", "{")):  # (";": a cell of a CSV file that uses semicolons)
                 if not (before.endswith((":", ",")) and _after_discussed_colon(norm, qs)):
                     if qe - qs > 4:
                         todo.append((qs + 1, qe - 1))  # a value may quote a phrase in turn
