@@ -27,7 +27,9 @@ finance, IT, CRM, legal, healthcare admin; a third of the payloads name no AI at
 travel, banking, smart home, social media). A fifth pass: ``data/mixed_payloads_5.txt`` /
 ``data/mixed_lookalikes_5.txt`` (coding agents, retrieval, multi-agent messages, support). A sixth pass:
 ``data/plumbing_payloads_6.txt`` / ``data/plumbing_lookalikes_6.txt`` (tool descriptions, tool results,
-API errors, scraped pages, calendar files, spreadsheets, OCR, transcripts, agent handoffs, logs). All of them follow the same
+API errors, scraped pages, calendar files, spreadsheets, OCR, transcripts, agent handoffs, logs) and
+``data/domain_payloads_6.txt`` / ``data/domain_lookalikes_6.txt`` (healthcare, finance, legal, hiring, academic
+review, e-commerce, real estate and insurance documents). All of them follow the same
 split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
 
@@ -166,7 +168,8 @@ PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
                  ("enterprise_payloads.txt", _ALL_CARRIERS),
                  ("consumer_payloads.txt", _ALL_CARRIERS),
                  ("mixed_payloads_5.txt", _ALL_CARRIERS),
-                 ("plumbing_payloads_6.txt", _ALL_CARRIERS))
+                 ("plumbing_payloads_6.txt", _ALL_CARRIERS),
+                 ("domain_payloads_6.txt", _ALL_CARRIERS))
 CARRIER_FILES = _ALL_CARRIERS
 LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
@@ -176,7 +179,8 @@ LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("enterprise_lookalikes.txt", _ALL_CARRIERS),
                    ("consumer_lookalikes.txt", _ALL_CARRIERS),
                    ("mixed_lookalikes_5.txt", _ALL_CARRIERS),
-                   ("plumbing_lookalikes_6.txt", _ALL_CARRIERS))
+                   ("plumbing_lookalikes_6.txt", _ALL_CARRIERS),
+                   ("domain_lookalikes_6.txt", _ALL_CARRIERS))
 
 
 def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:
