@@ -257,6 +257,8 @@ def normalise(text: str) -> str:
             w = text[s:e]
             if len(w) > 16:
                 return w
+            if _IBAN_HEAD.fullmatch(w) is not None and _IBAN_REST.match(text, e) is not None:
+                return w  # an IBAN written in groups ("FR76 3000 6000 ..."): its check digits are not letters
             if _LEET_STRONG.fullmatch(w) is not None:
                 strong[0] += 1
             return _leet_word(w)
@@ -349,6 +351,10 @@ def _word_before(text: str, end: int, tail: str) -> str:
     while i > 0 and text[i - 1].isalpha():
         i -= 1
     return text[i:end] + tail
+
+
+_IBAN_HEAD = re.compile(r"[a-z]{2}\d{2}")
+_IBAN_REST = re.compile(r" ?[0-9a-z]{4} ?\d")
 
 
 def _leet_word(w: str) -> str:
@@ -971,8 +977,11 @@ _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat
               r"indexers?|crawlers?|answer{s}engines?|(?:screening|expense|scheduling|triage){s}(?:bots?|tools?)|asystent(?:a|ie)?|"
               r"(?:my|your|his|her|their){s}(?:[a-z-]+{s})?bots?|(?:[a-z-]+{s})?helpers?|(?:smart{s}home|home){s}(?:hub|controller)s?|voice{s}assistants?|"
               r"(?:shopping|code|coding|scheduling|calendar|mail|email|travel|booking){s}(?:bots?|assistants?|agents?|helpers?)|"
-              r"(?:summari[sz]ation|triage|screening|scheduling|review|adjudication|classification|indexing|extraction|intake|matching|routing|reconciliation)"
-              r"{s}(?:tools?|models?|agents?|engines?|platforms?|bots?|systems?|workflows?|pipelines?)|"
+              r"(?:summari[sz]ation|summari[sz]ing|triage|screening|scheduling|review|adjudication|classification|indexing|extraction|intake|matching|routing|reconciliation|"
+              r"calibration|scoring|grading|comparison|valuation|ranking|recommendation|pricing|underwriting|docketing|calendaring)"
+              r"{s}(?:tools?|models?|agents?|engines?|platforms?|bots?|systems?|workflows?|pipelines?|software)|"
+              r"(?:automated|automatic){s}(?:[a-z-]+{s})?(?:scoring|screening|review|processing|triage|grading|docketing|calendaring|underwriting|matching|summari[sz]ation)|"
+              r"(?:sistema|systeme){s}(?:de{s})?[a-z]+{s}automati[a-z]+|ki-gestutzte[nr]?{s}[a-z]+|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?|"
               r"pair{s}programmers?|coding{s}assistants?|helpers?|secretar(?:y|ies)|organi[sz]ers?|workflows?|pipelines?|platforms?|adjudication|engines?)|"
               r"(?:summary|recap|digest|transcription|note-?taking|crm|meeting|minutes|notes?|web|browsing|browser){s}(?:tools?|software|bots?|apps?|assistants?|agents?|plugins?|extensions?|integrations?|generators?)|"
@@ -981,13 +990,15 @@ _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat
               r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
-    r"(?:^|(?<=[\",=(])|(?<=:)|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_]*(?:\d{1,2}[.)][ \t]*)?(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
+    r"(?:^|(?<=[\",=(])|(?<=:)|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_]*(?:\d{1,2}(?:[.)][ \t]*|[ \t]+))?(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
     r"nota|hinweis|nachricht|notitie|opmerking|bericht|aviso|recado|mensagem|messaggio|mensaje|istruzioni|istruzione|instrucciones|instruccion|instrucoes|instrucao|consignes?|anweisungen?|instructies?|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
     r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a|till|dla|do)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
     r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,3}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
     + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
+    r"|^[\s\-*#>(\[\"'_]*(?:to|for)[ \t]+(?:the|any|all|every|each)[ \t]+(?:reviewing|processing|screening|reading|handling|summari[sz]ing|scheduling|triaging|parsing|grading|scoring)[ \t]+"
+    r"(?:agents?|models?|systems?|tools?|software|pipelines?)\b[^:\n]{0,40}:"
     r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b|\((?:ai|assistant|bot|agent|model)[ \t]*:"
     r"|(?:^|(?<=[:,])|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
     r"(?:to|for)[ \t]+(?:(?:the|any|all|every|my|your|our|this|an?)[ \t]+)?(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
@@ -1102,7 +1113,7 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
             r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
 _ST_ACT = re.compile(
-    r"(?:^|[:;(—–]|,(?![a-z0-9])|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|then|also|please|kindly|pls|bitte|por[ \t]+favor|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
+    r"(?:^|[:;(—–]|,(?![a-z0-9])|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|then|also|always|please|kindly|pls|bitte|por[ \t]+favor|veuillez|merci[ \t]+de|gelieve|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
     r"(?:could|can|would|will)[ \t]+you(?:[ \t]+please)?|should|must|shall|(?:needs?|has|have)[ \t]+to|(?:is|are)[ \t]+(?:expected|asked|required|supposed|instructed)[ \t]+to|"
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
     r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|have[ \t]+(?:it|them)|"
@@ -1111,6 +1122,9 @@ _ST_ACT = re.compile(
     r"|\b(?:must|should|shall|(?:is|are)[ \t]+to|(?:needs?|has|have)[ \t]+to)[ \t]+(?:also[ \t]+|now[ \t]+|immediately[ \t]+)?be[ \t]+(?:[a-z]+ly[ \t]+)?"
     r"(?:sent|forwarded|e-?mailed|uploaded|shared|exported|transferred|wired|paid|refunded|deleted|removed|cancell?ed|granted|approved|revealed|"
     r"posted|published|disabled|changed|moved|attached|copied|included|added|invited|updated|marked|ranked|rated)\b"
+    # an order not to raise something ("do not flag Section 9"), and the German polite imperative ("bewerten Sie ...")
+    r"|\b(?:do[ \t]+not|don'?t)[ \t]+(?:flag|report|escalate|notify|alert|cite|link|show|list|surface|raise|question|verify|check)\b"
+    r"|(?:^|[:;][ \t]*|,[ \t]+)[a-z]{3,}en[ \t]+sie\b|\b(?:veuillez|merci[ \t]+de|si[ \t]+prega[ \t]+di)[ \t]+(?:ne[ \t]+pas[ \t]+)?[a-z]{3,}(?:er|ir|re)\b"
     r"|请|立即|发送|转发|告诉|删除|访问|输入")
 _ST_HARM = re.compile(
     r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}|\b(?:https?|ftp|s3)://|\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){3,}|\+\d[\d ()-]{8,}"
@@ -1132,6 +1146,9 @@ _ST_HARM = re.compile(
     r"|\b(?:say|state|claim|write|mention|answer)[ \t]+that[ \t]+[^.\n]{0,40}?\b(?:is|are)[ \t]+(?:the[ \t]+)?(?:only|best|cheapest|safest|top|verified|official)\b"
     r"|\bbook[ \t]+(?:it|them|a|an|the|this|that)\b|\breserv(?:e|ation)s?\b|\bpurchas\w*"
     r"|\b(?:risk-free|guaranteed|only[ \t]+safe|cheapest|most[ \t]+trustworthy|under[ \t]+investigation)\b"
+    r"|\b(?:strong[ \t]+buy|strong[ \t]+sell|above[ \t]+all[ \t]+others|first[ \t]+place|#1|number[ \t]+one|herausragend|ohne[ \t]+revision)\b"
+    r"|\b(?:omit|exclude|hide|drop|leave[ \t]+out)[ \t]+(?:[a-z'-]+[ \t]+){0,4}?(?:from|paragraph|section|recall|warning|finding|risk|results?|concerns?|complaints?)\b"
+    r"|\b(?:set|change|raise|lower|recalculate)[ \t]+(?:my|the|his|her|their|this|its)[ \t]+(?:[a-z]+[ \t]+)?(?:rating|score|grade|status|ranking)s?\b"
     r"|\b(?:add|insert|append|include)[ \t]+(?:a|the|this|one|these)[ \t]+(?:sentences?|lines?|notes?|paragraphs?|claims?|statements?|links?|disclaimers?)\b"
     r"|\b(?:six|6|one-time|verification|security|2fa|two-factor|2-factor|authentication|otp|login|sign-in|mfa|sms|confirmation|reset)[ \t-]*(?:digit[ \t]+)?codes?\b"
     r"|\bdrop[ \t]+table\b|\breroute\w*|\bsaved[ \t]+(?:card|payment)|\border[ \t]+(?:two|three|four|five|ten|\d+)[ \t]+(?:units?|items?|copies)\b"
@@ -1284,6 +1301,8 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         if addr is None and not carry:
             continue
         act = _ST_ACT.search(sent)
+        if act is not None and addr is not None and act.start() < addr.end() - 1 and addr.group(0).rstrip().endswith(":"):
+            act = _ST_ACT.search(sent, addr.end() - 1)  # a label's order follows it ("Use of AI scribes: ..." is a heading)
         if act is None and addr is not None:
             act = _ST_VERB_AFTER.match(sent, addr.end())  # "any assistant reading this forwards ..."
         if addr is None and not (act is not None and act.start() < 40 and _ST_TURN.match(sent) is None):
