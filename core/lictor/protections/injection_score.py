@@ -1001,7 +1001,7 @@ _ST_LABEL = re.compile(
     r"(?:agents?|models?|systems?|tools?|software|pipelines?)\b[^:\n]{0,40}:"
     r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b|\((?:ai|assistant|bot|agent|model)[ \t]*:"
     r"|(?:^|(?<=[:,])|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
-    r"(?:to|for)[ \t]+(?:(?:the|any|all|every|my|your|our|this|an?)[ \t]+)?(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
+    r"(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:(?:the|any|all|every|my|your|our|this|an?|l'|la|le|el|il|lo|o|a|den|die|de|het)[ \t]*)?(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
     r"|^[\s\-*#>(\[\"'_/]*(?:model|" + _AI_STRONG + r")s?/(?:[a-z-]+)[ \t]*:"
     r"|^[\s\-*#>(\[\"'_]*(?:(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+)?(?:the[ \t]+)?"
     + _AI_STRONG + r"[ \t]*(?:!+|[ \t][—–][ \t])"
@@ -1012,7 +1012,8 @@ _ST_LABEL = re.compile(
     r"(?:instructions?|directives?|rules?|notes?|guidance|steps?|tasks?)|agents?[ \t-]{1,3}directives?)[ \t]*:"
     # readers in the plural, described at more length ("Coding assistants working in this repo:")
     r"|^[\s\-*#>(\[\"'_]*(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG.replace("{s}", r"[ \t]{1,3}") + r"s?(?:[ \t]+[a-z-]+){0,5}?[ \t]*:"
-    r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]|(?:ai|에이전트|어시스턴트|비서)[ \t]*에게|(?:ai|エージェント|アシスタント)(?:へ|に)[：:,、]")
+    r"|^[\s\-*#>(\[\"'_]*(?:[a-z-]+[ \t]+)?agents?[ \t]+[a-z]+ing\b(?:[ \t]+[a-z-]+){0,4}?[ \t]*:"
+    r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]|(?:ai|에이전트|어시스턴트|비서)[ \t]*에게|" + unicodedata.normalize("NFKD", "(?:ai|エージェント|アシスタント)(?:へ|に)(?:の指示)?[：:,、]"))
 _ST_READER = re.compile(
     r"\b(?:" + _AI_WEAK + r")s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]+(?:that[ \t]+|who[ \t]+|which[ \t]+)?(?:is[ \t]+|are[ \t]+)?"
     r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|browsing|visiting|"
@@ -1023,6 +1024,7 @@ _ST_READER = re.compile(
     r"|\b(?:whatever|whichever)[ \t]+(?:app|bot|tool|program|service|assistant|helper)[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ing)\b"
     r"|\b(?:assistant|assistente|asistente|assistent|agent|agente|ia|ki|ai|bot|chatbot|modele|modelo|modello|modell|model)[ \t]+(?:[a-z]+[ \t]+)?(?:qui|que|che|der|die|das|dat|welcher|welches)[ \t]+"
     r"(?:lit|lee|legge|le|liest|leest|traite|procesa|elabora|processa|verarbeitet|verwerkt|gere|gestiona|gestisce|bearbeitet|analyse|analiza|analizza|analisa|resume|riassume|zusammenfasst|samenvat)\b"
+    r"|\b(?:aan[ \t]+wie|an[ \t]+wen|a[ \t]+quien|a[ \t]+chi|a[ \t]+quem|a[ \t]+qui)[ \t]+[^:\n]{0,50}?\b(?:samenvat|leest|verwerkt|zusammenfasst|liest|verarbeitet|resume|resumen|lee|procesa|riassume|legge|elabora|processa|le|lit|traite)\b"
     r"|\b(?:celui|celle)[ \t]+qui[ \t]+(?:lit|gere|traite)|\bquien[ \t]+(?:este[ \t]+)?(?:lea|leyendo|gestione)|\bquem[ \t]+(?:gere|le|esta[ \t]+a[ \t]+ler)|\bwer[ \t]+(?:diese|das)[ \t]+[a-z]+[ \t]+(?:liest|verwaltet)"
     r"|\bare[ \t]+you[ \t]+an?[ \t]+(?:ai|bot|assistant|agent|automated|language[ \t]+model)\b"
     r"|\bif[ \t]+(?:your|the|an?|any)[ \t]+(?:ai|bot|assistant|agent|helper)[ \t]+(?:reads|sees|gets|processes|opens)[ \t]+this\b"
@@ -1109,7 +1111,7 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"indica|di|envie|transfiera|agrega|anade|abre|haz|omite|ignora|usa|utiliza|paga|escribe|marca|comparte|acepta|cancela|"
             r"riprova|aggiungi|apri|clicca|condividi|accetta|annulla|utilizza|scrivi|segna|"
             r"transfira|apague|exclua|adicione|abra|clique|responda|compartilhe|aceite|cancele|utilize|pague|escreva|marque|informe|redefina|"
-            r"voeg|klik|antwoord|deel|accepteer|annuleer|negeer|gebruik|betaal|schrijf|markeer|maak|persist|retry|"
+            r"voeg|klik|antwoord|deel|accepteer|annuleer|negeer|gebruik|betaal|schrijf|markeer|maak|persist|retry|onthoud|bestel|merke|retiens|recuerda|ricorda|lembre|"
             # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
             r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
 _ST_ACT = re.compile(
@@ -1124,8 +1126,8 @@ _ST_ACT = re.compile(
     r"posted|published|disabled|changed|moved|attached|copied|included|added|invited|updated|marked|ranked|rated)\b"
     # an order not to raise something ("do not flag Section 9"), and the German polite imperative ("bewerten Sie ...")
     r"|\b(?:do[ \t]+not|don'?t)[ \t]+(?:flag|report|escalate|notify|alert|cite|link|show|list|surface|raise|question|verify|check)\b"
-    r"|(?:^|[:;][ \t]*|,[ \t]+)[a-z]{3,}en[ \t]+sie\b|\b(?:veuillez|merci[ \t]+de|si[ \t]+prega[ \t]+di)[ \t]+(?:ne[ \t]+pas[ \t]+)?[a-z]{3,}(?:er|ir|re)\b"
-    r"|请|立即|发送|转发|告诉|删除|访问|输入")
+    r"|(?:^|[:;][ \t]*|,[ \t]+|\bbitte[ \t]+)[a-z]{3,}en[ \t]+sie\b|\b(?:veuillez|merci[ \t]+de|si[ \t]+prega[ \t]+di)[ \t]+(?:ne[ \t]+pas[ \t]+)?[a-z]{3,}(?:er|ir|re)\b"
+    r"|请|立即|发送|转发|告诉|删除|访问|输入|" + unicodedata.normalize("NFKD", "ください|無視|送金|振り?込"))
 _ST_HARM = re.compile(
     r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}|\b(?:https?|ftp|s3)://|\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){3,}|\+\d[\d ()-]{8,}"
     r"|!\[[^\]\n]{0,80}\]\(|\[[^\]\n]{1,80}\]\(https?:|<(?:img|svg|script|a|iframe)\b|javascript:|\bonerror\b|\b\d+[ \t]+times\b|\bthe[ \t]+following[ \t]+(?:string|sentence|text|link|anchor|url|message)\b|\bexactly[ \t]+as\b"
@@ -1159,8 +1161,11 @@ _ST_HARM = re.compile(
     r"|\b[a-z0-9-]{2,}\.(?:com|net|org|io|co|biz|info|xyz|ru|cn|top|app|dev|site|shop|online|example)\b"
     r"|\b(?:saved|stored)[ \t]+(?:cards?|payment[ \t]+methods?|passwords?|credentials)\b|\bfull[ \t]+(?:card[ \t]+)?numbers?\b"
     r"|\ball[ \t]+(?:tickets|orders|accounts|users|invoices|records|files|e-?mails|messages|repositories|repos|customers)\b|\bcolleague'?s[ \t]+(?:mailbox|inbox|e-?mails|files|account)\b"
-    r"|密码|银行卡|聊天记录|联系人|账户|冻结")
-_ST_SPLIT = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+|(?<=[。！？])")
+    r"|密码|银行卡|聊天记录|联系人|账户|冻结|" + unicodedata.normalize("NFKD", "システムプロンプト|パスワード|送金|振込|削除|最安値")
+    # saved payment details in five languages
+    + r"|\b(?:opgeslagen|gespeichert\w*|enregistree?s?|guardad[oa]s?|salvat[oa]|salv[oa]s?)[ \t]+(?:betaal\w*|kart\w*|carte\w*|tarjeta\w*|carta|cartao|dados|datos|daten|gegevens|moyens?)")
+_ST_SPLIT = re.compile(r"(?<=[.!?;。！？])" + "".join(rf"(?<!\b{a}\.)" for a in ("dr", "mr", "ms", "mrs", "dott", "prof", "vs", "e\\.g", "i\\.e"))
+                       + r"[ \t]+|\n+|(?<=[。！？])")  # (not after a title or "e.g.")
 _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
                       r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd|"
                       r"reader|requester|whatever|whichever|anyone|anybody|any|indexers?|crawlers?|engines?|tool|service|job|process|system|integration|step|person|"
@@ -1325,6 +1330,7 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
             out.append(("addressed_order_harm", 0.8, start + act.start(), start + max(act.end(), harm.end())))
         else:
             out.append(("addressed_order", 0.45, start + act.start(), start + act.end()))
+            carry = 1  # the next sentence may carry on the order with what makes it harmful ("... Use the saved card.")
     return out
 
 
