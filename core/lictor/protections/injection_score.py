@@ -634,7 +634,12 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("user", "human", "customer", "operator", "anyone", "nobody", "no one", "secretly", "silently", "covertly", "quietly", "benutzer", "nutzer", "kunden", "jemand", "utilisateur", "usuario", "utente", "gebruiker"),
      rf"\b(?:do{_S}not|don'?t|never|without)(?:{_S}ever)?{_S}(?:tell\w*|inform\w*|mention\w*|notify\w*|alert\w*|reveal\w*|let\w*|ask\w*|show\w*|confirm\w*|disclos\w*|warn\w*)"
      rf"{_S}(?:(?:this|it|anything|about this|them){_S})?(?:to{_S})?(?:the{_S})?(?:user|human|customer|operator|anyone)\b"
-     rf"|\b(?:secretly|silently|covertly|quietly|without{_S}(?:the{_S})?(?:user|anyone){_S}(?:knowing|noticing))\b"
+     # (an adverb alone is a description, "a variable is silently lost": it must go with an act)
+     rf"|\b(?:secretly|silently|covertly|quietly|discreetly){_S}(?:also{_S})?(?:send|forward|delete|remove|add|transfer|copy|upload|change|approve|grant|share|include|append|insert|bcc|cc|export|move|"
+     rf"disable|turn|pay|book|e-?mail|mail|post|install|run|execute|drop|update|set|replace|record|log|store|save|collect|redirect|reroute|attach|cancel|accept|invite|enable|wire|refund|purchase|buy|order)\w*"
+     rf"|\b(?:do|perform|handle|complete|make|carry{_S}out|send|forward|delete|transfer|copy|upload|change|approve|grant|share|include|add|append|insert|export|move|disable|pay|book|install|run|execute|"
+     rf"update|set|replace|collect|redirect|attach|cancel|accept|invite|enable|wire|refund)\b[^.\n]{{0,60}}?\b(?:secretly|silently|covertly|quietly|discreetly)\b"
+     rf"|\bwithout{_S}(?:the{_S})?(?:user|anyone){_S}(?:knowing|noticing)\b"
      rf"|\bso{_S}(?:that{_S})?(?:nobody|no{_S}one|the{_S}(?:user|customer)){_S}(?:notices|knows|finds{_S}out|sees|will{_S}(?:notice|know))\b"
      rf"|\bohne{_S}(?:dem{_S}(?:benutzer|nutzer|kunden)|jemandem){_S}(?:etwas{_S})?(?:zu{_S})?(?:sagen|mitzuteilen|bescheid)"
      rf"|\bsans{_S}(?:le{_S})?(?:dire|prevenir|informer){_S}(?:a{_S})?l'utilisateur|\bsin{_S}(?:decir(?:le)?|avisar|informar|consultar){_S}(?:nada{_S})?al{_S}usuario"
