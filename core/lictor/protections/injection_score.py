@@ -594,7 +594,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"^[ \t>#*\[(-]*(?:(?:system|admin|security|priority){_S})?override{_S}[:\]]"),
     ("role", "role_marker_instruction", 0.65,
      ("system", "developer", "admin", "sys", "root", "operator"),
-     rf"(?m)^[ \t>#*\[(<{{|_-]*(?:system|developer|sys|admin(?:istrator)?|root|operator){_S}(?:message|prompt|note|override|instructions?|update|notice|alert)?{_S}[\]>):}}|]"
+     rf"(?m)(?:^|(?<=[:.] ))[ \t>#*\[(<{{|_-]*(?:system|developer|sys|admin(?:istrator)?|root|operator){_S}(?:message|prompt|note|override|instructions?|update|notice|alert)?{_S}[\]>):}}|]"
      rf"[^\n]{{0,120}}\b(?:you{_S}must|your|must|always|never|ignore|disregard|instructions?|forward|send|reveal|skip|execute|grant|override|disable|delete|transfer|approv\w*|the{_S}user{_S}is|follow)\b"
      # a label that can only be a planted role turn ("###(system_message)", "[developer instructions]"): any order after it
      rf"|^[ \t>#*\[(<{{|_-]*(?:system|developer){_S}(?:message|prompt|instructions?|override|directive)s?{_S}[\]>):}}|][ \t]*(?:please{_S})?{_IMPERATIVE}\b(?!{_S}(?:available|required|failed|complete|completed|succeeded|pending|needed|in{_S}progress)\b)"),
@@ -786,8 +786,9 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      r"(?:<invoke\s+name=[\"']?|\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"|(?m:^\s*(?:action|call|next_action)\s*:\s*)|\bfunctions\.|"
      r"(?<![\w.])(?=[a-z]+_[a-z_]+\(\s*[a-z_]+\s*=)|(?<![\w.])(?=run_(?:command|shell)\(\s*[\"']))"
      r"(?:[a-z0-9]+\.)?(?:[a-z]+_)*(?:send|transfer|wire|pay|delete|remove|drop|share|upload|post|forward|export|execute|exec|shell|grant|create_api|create_user|update_user|"
-     r"set_role|invite|approve|disable|reset|purchase|buy|refund|publish|push|write_file|run_command|run_shell|bash)[a-z_]*"
-     r"(?=[\"'(]|\s+action[ _]input|\s*>|[ \t]*(?:\n|$))"),
+     r"set_role|invite|approve|disable|reset|purchase|buy|refund|publish|push|write_file|run_command|run_shell|bash)(?:_[a-z_]*)?"
+     # (not an event in a log: "action": "payee_added")
+     r"(?<!ed)(?=[\"'(]|\s+action[ _]input|\s*>|[ \t]*(?:\n|$))"),
     ("tool_syntax", "tool_fence", 0.55,
      ("```tool", "```function", "```action"),
      r"```(?:tool_code|tool_call|tool_use|tool|function_call|action)\b"),
@@ -986,7 +987,7 @@ _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat
               r"calibration|scoring|grading|comparison|valuation|ranking|recommendation|pricing|underwriting|docketing|calendaring)"
               r"{s}(?:tools?|models?|agents?|engines?|platforms?|bots?|systems?|workflows?|pipelines?|software)|"
               r"(?:automated|automatic){s}(?:[a-z-]+{s})?(?:scoring|screening|review|processing|triage|grading|docketing|calendaring|underwriting|matching|summari[sz]ation)|"
-              r"(?:sistema|systeme){s}(?:de{s})?[a-z]+{s}automati[a-z]+|ki-gestutzte[nr]?{s}[a-z]+|"
+              r"(?:sistema|systeme){s}(?:de{s})?[a-z]+{s}automati[a-z]+|ki-gestutzte[nr]?{s}[a-z]+|(?:ki-)?[a-z]+assistent(?:en|in)?|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?|"
               r"pair{s}programmers?|coding{s}assistants?|helpers?|secretar(?:y|ies)|organi[sz]ers?|workflows?|pipelines?|platforms?|adjudication|engines?)|"
               r"(?:summary|recap|digest|transcription|note-?taking|crm|meeting|minutes|notes?|web|browsing|browser){s}(?:tools?|software|bots?|apps?|assistants?|agents?|plugins?|extensions?|integrations?|generators?)|"
@@ -1018,7 +1019,7 @@ _ST_LABEL = re.compile(
     # readers in the plural, described at more length ("Coding assistants working in this repo:")
     r"|^[\s\-*#>(\[\"'_]*(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG.replace("{s}", r"[ \t]{1,3}") + r"s?(?:[ \t]+[a-z-]+){0,5}?[ \t]*:"
     r"|^[\s\-*#>(\[\"'_]*(?:[a-z-]+[ \t]+)?agents?[ \t]+[a-z]+ing\b(?:[ \t]+[a-z-]+){0,4}?[ \t]*:"
-    r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|模型|机器人)[：:,，]|(?:ai|에이전트|어시스턴트|비서)[ \t]*에게|" + unicodedata.normalize("NFKD", "(?:ai|エージェント|アシスタント)(?:へ|に)(?:の指示)?[：:,、]"))
+    r"|(?:致|给|对)?(?:ai|人工智能)?(?:助手|助理|模型|机器人)[)）]?[：:,，]|(?:ai|에이전트|어시스턴트|비서)[ \t]*에게|" + unicodedata.normalize("NFKD", "(?:ai|エージェント|アシスタント)(?:へ|に)(?:の指示)?[：:,、]"))
 _ST_READER = re.compile(
     r"\b(?:" + _AI_WEAK + r")s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]+(?:that[ \t]+|who[ \t]+|which[ \t]+)?(?:is[ \t]+|are[ \t]+)?"
     r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|browsing|visiting|"
@@ -1030,12 +1031,16 @@ _ST_READER = re.compile(
     r"|\b(?:assistant|assistente|asistente|assistent|agent|agente|ia|ki|ai|bot|chatbot|modele|modelo|modello|modell|model)[ \t]+(?:[a-z]+[ \t]+)?(?:qui|que|che|der|die|das|dat|welcher|welches)[ \t]+"
     r"(?:lit|lee|legge|le|liest|leest|traite|procesa|elabora|processa|verarbeitet|verwerkt|gere|gestiona|gestisce|bearbeitet|analyse|analiza|analizza|analisa|resume|riassume|zusammenfasst|samenvat)\b"
     r"|\b(?:aan[ \t]+wie|an[ \t]+wen|a[ \t]+quien|a[ \t]+chi|a[ \t]+quem|a[ \t]+qui)[ \t]+[^:\n]{0,50}?\b(?:samenvat|leest|verwerkt|zusammenfasst|liest|verarbeitet|resume|resumen|lee|procesa|riassume|legge|elabora|processa|le|lit|traite)\b"
+    r"|\b(?:se[ \t]+sei|si[ \t]+eres|si[ \t]+tu[ \t]+es|si[ \t]+vous[ \t]+etes|wenn[ \t]+du|wenn[ \t]+sie|als[ \t]+je|als[ \t]+u|se[ \t]+voce[ \t]+e|se[ \t]+(?:voce|tu)[ \t]+for)[ \t]+"
+    r"(?:un|una|uma|ein|eine|een|der|die|de|het|el|la|le|l'|o|a)?[ \t]*(?:[a-z]+[ \t]+)?(?:assistente|asistente|assistant|assistent|agente|agent|ia|ki|ai|bot|modelo|modello|modell|model)\b"
+    r"|\b(?:assistant|assistent|agent|ai|ki|bot|model|modell)[ \t]+(?:die|dat|der|welche[rs]?)[ \t]+(?:[a-z]+[ \t]+){0,4}?(?:leest|verwerkt|liest|verarbeitet|bearbeitet|samenvat|zusammenfasst|beheert|verwaltet)\b"
     r"|\b(?:celui|celle)[ \t]+qui[ \t]+(?:lit|gere|traite)|\bquien[ \t]+(?:este[ \t]+)?(?:lea|leyendo|gestione)|\bquem[ \t]+(?:gere|le|esta[ \t]+a[ \t]+ler)|\bwer[ \t]+(?:diese|das)[ \t]+[a-z]+[ \t]+(?:liest|verwaltet)"
     r"|\bare[ \t]+you[ \t]+an?[ \t]+(?:ai|bot|assistant|agent|automated|language[ \t]+model)\b"
     r"|\bif[ \t]+(?:your|the|an?|any)[ \t]+(?:ai|bot|assistant|agent|helper)[ \t]+(?:reads|sees|gets|processes|opens)[ \t]+this\b"
     r"|\bif[ \t]+(?:your|the|an?|any|anyone'?s|someone'?s)[ \t]+(?:[a-z-]+[ \t]+){0,2}?(?:ai|bot|assistant|agent|helper|tool|software|app|plugin|integration|automation)[ \t]+"
     r"(?:reads|sees|gets|processes|opens|parses|summari[sz]es|handles|picks[ \t]+(?:this|it)[ \t]+up)\b"
     r"|\b(?:ai[ \t]+|voice[ \t]+|smart[ \t]+)?(?:assistants|bots|agents|helpers)[ \t]+(?:[a-z-]+[ \t]+){1,5}?(?:must|should|shall|need[ \t]+to|have[ \t]+to)[ \t]+(?=[a-z])"
+    r"|\b(?:any|every|each)[ \t]+(?:ai[ \t]+)?(?:assistant|bot|chatbot|agent|model|helper|summari[sz]er|summary[ \t]+tool)[ \t]+(?:[a-z-]+[ \t]+){1,6}?(?:must|should|shall|needs[ \t]+to|has[ \t]+to|is[ \t]+(?:required|expected|asked|instructed)[ \t]+to)[ \t]+(?=[a-z])"
     r"|\bwhen(?:ever)?[ \t]+this[ \t]+(?:name|text|message|note|page|line|label)[ \t]+is[ \t]+(?:read|seen|processed|spoken|heard)\b"
     r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
     r"(?:with[ \t]+(?:access|mailbox|inbox|permission)|that[ \t]+(?:reads|processes|handles|can)|[a-z]+ing[ \t]+(?:this|these|the|my|our))\b"
@@ -1117,6 +1122,7 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"riprova|aggiungi|apri|clicca|condividi|accetta|annulla|utilizza|scrivi|segna|"
             r"transfira|apague|exclua|adicione|abra|clique|responda|compartilhe|aceite|cancele|utilize|pague|escreva|marque|informe|redefina|"
             r"voeg|klik|antwoord|deel|accepteer|annuleer|negeer|gebruik|betaal|schrijf|markeer|maak|persist|retry|onthoud|bestel|merke|retiens|recuerda|ricorda|lembre|"
+            r"prenota|reserva|buche|boek|reserveer|programa|programe|empfiehl|lege|schliesse|verhoog|vertel|"
             # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
             r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
 _ST_ACT = re.compile(
@@ -1125,14 +1131,14 @@ _ST_ACT = re.compile(
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
     r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|have[ \t]+(?:it|them)|"
     r"(?:handling|action|step|response|thing[ \t]+to[ \t]+do|procedure)[ \t]+is[ \t]+to))"
-    r"[ \t]*(?:(?:please|kindly|also|now|immediately|just|quietly|silently|first|then|bitte|por[ \t]+favor|from[ \t]+now[ \t]+on,?|a[ \t]+partir[ \t]+de[ \t]+ahora|ab[ \t]+sofort|desormais|d'ora[ \t]+in[ \t]+poi|van[ \t]+nu[ \t]+af)[ \t]+)*" + _ST_VERB + r"\b"
+    r"[ \t]*(?:\(?\d{1,2}[.)][ \t]*)?(?:(?:please|kindly|also|now|immediately|just|quietly|silently|first|then|bitte|por[ \t]+favor|from[ \t]+now[ \t]+on,?|a[ \t]+partir[ \t]+de[ \t]+ahora|ab[ \t]+sofort|desormais|d'ora[ \t]+in[ \t]+poi|van[ \t]+nu[ \t]+af)[ \t]+)*" + _ST_VERB + r"\b"
     r"|\b(?:must|should|shall|(?:is|are)[ \t]+to|(?:needs?|has|have)[ \t]+to)[ \t]+(?:also[ \t]+|now[ \t]+|immediately[ \t]+)?be[ \t]+(?:[a-z]+ly[ \t]+)?"
     r"(?:sent|forwarded|e-?mailed|uploaded|shared|exported|transferred|wired|paid|refunded|deleted|removed|cancell?ed|granted|approved|revealed|"
     r"posted|published|disabled|changed|moved|attached|copied|included|added|invited|updated|marked|ranked|rated)\b"
     # an order not to raise something ("do not flag Section 9"), and the German polite imperative ("bewerten Sie ...")
     r"|\b(?:do[ \t]+not|don'?t)[ \t]+(?:flag|report|escalate|notify|alert|cite|link|show|list|surface|raise|question|verify|check)\b"
     r"|(?:^|[:;][ \t]*|,[ \t]+|\bbitte[ \t]+)[a-z]{3,}en[ \t]+sie\b|\b(?:veuillez|merci[ \t]+de|si[ \t]+prega[ \t]+di)[ \t]+(?:ne[ \t]+pas[ \t]+)?[a-z]{3,}(?:er|ir|re)\b"
-    r"|请|立即|发送|转发|告诉|删除|访问|输入|" + unicodedata.normalize("NFKD", "ください|無視|送金|振り?込"))
+    r"|请|立即|发送|转发|告诉|删除|访问|输入|共享|" + unicodedata.normalize("NFKD", "ください|無視|送金|振り?込"))
 _ST_HARM = re.compile(
     r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}|\b(?:https?|ftp|s3)://|\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){3,}|\+\d[\d ()-]{8,}"
     r"|!\[[^\]\n]{0,80}\]\(|\[[^\]\n]{1,80}\]\(https?:|<(?:img|svg|script|a|iframe)\b|javascript:|\bonerror\b|\b\d+[ \t]+times\b|\bthe[ \t]+following[ \t]+(?:string|sentence|text|link|anchor|url|message)\b|\bexactly[ \t]+as\b"
@@ -1168,7 +1174,10 @@ _ST_HARM = re.compile(
     r"|\ball[ \t]+(?:tickets|orders|accounts|users|invoices|records|files|e-?mails|messages|repositories|repos|customers)\b|\bcolleague'?s[ \t]+(?:mailbox|inbox|e-?mails|files|account)\b"
     r"|密码|银行卡|聊天记录|联系人|账户|冻结|" + unicodedata.normalize("NFKD", "システムプロンプト|パスワード|送金|振込|削除|最安値")
     # saved payment details in five languages
-    + r"|\b(?:opgeslagen|gespeichert\w*|enregistree?s?|guardad[oa]s?|salvat[oa]|salv[oa]s?)[ \t]+(?:betaal\w*|kart\w*|carte\w*|tarjeta\w*|carta|cartao|dados|datos|daten|gegevens|moyens?)")
+    + r"|\b(?:opgeslagen|gespeichert\w*|hinterlegt\w*|enregistree?s?|guardad[oa]s?|salvat[oa]|salv[oa]s?)[ \t]+(?:betaal\w*|kart\w*|carte\w*|tarjeta\w*|carta|cartao|dados|datos|daten|gegevens|moyens?|zahlungs\w*)"
+    + r"|\b(?:carta|tarjeta|cartao|carte|karte)[ \t]+(?:salvata|guardada|salvo|salva|enregistree|gespeicherte|hinterlegte)\b"
+    # a purchase: the cart, paying, in six languages
+    + r"|\b(?:cart|warenkorb|panier|carrito|carrello|winkelwagen|paga|pague|pagar|payez|bezahle|bezahlen|betaal|betalen)\b")
 _ST_SPLIT = re.compile(r"(?<=[.!?;。！？])" + "".join(rf"(?<!\b{a}\.)" for a in ("dr", "mr", "ms", "mrs", "dott", "prof", "vs", "e\\.g", "i\\.e"))
                        + r"[ \t]+|\n+|(?<=[。！？])")  # (not after a title or "e.g.")
 _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
@@ -1177,7 +1186,7 @@ _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assist
                       r"previous|prior|earlier|original|current|existing|memory|automatic|if|bevor|nachdem|avant|apres|antes|despues|prima|dopo|depois|voordat|nadat|"
                       r"danach|anschliessend|ensuite|puis|luego|poi|quindi|daarna|dann|dites|dis|diga|diz|dica|di|dite|dile|sag|sagen|vertel|beratta|good|"
                       r"note-?takers?|transcri\w+|software|browsers?|extensions?|clients?|agente|recap|digest|directives?|instructions?|instruction|"
-                      r"istruzion[ei]|instrucci\w+|instruc\w+|consignes?|anweisung\w*|geautomatiseerde|automatis\w+|automatiz\w+)\b|@|助手|模型|人工智能|에게|へ|に")
+                      r"istruzion[ei]|instrucci\w+|instruc\w+|consignes?|anweisung\w*|geautomatiseerde|automatis\w+|automatiz\w+)\b|@|助手|助理|模型|人工智能|에게|へ|に")
 
 
 _ST_SPEAKER = re.compile(r"[\s\-*#>(\[\"'_]*(?:ai|assistant|agent|bot|chat ?bot|model|copilot)[\])]?[ \t]*:")
@@ -1274,12 +1283,17 @@ def _addressed(sent: str) -> Optional["re.Match[str]"]:
         m = _ST_READER.search(sent)
     if m is None and _ST_YOU_AI_GATE.search(sent) is not None:
         m = _ST_YOU_AI.search(sent)
+        if (m is not None and _ST_BEFORE_ING.match(m.group(0)) is not None
+                and _ST_THIRD_PERSON.search(sent, max(sent.rfind(c, 0, m.start()) for c in ",;:(") + 1, m.start()) is not None):
+            m = None  # "a result, which the assistant reads before answering": said of someone, not to the reader
         if (m is not None and _ST_CAN_AI.match(m.group(0)) is not None and "please" not in m.group(0)
                 and sent.rstrip().endswith("?") and _ST_CONCRETE.search(sent, m.end()) is None):
             m = None  # "Can the assistant send e-mails on my behalf?": a question about what it can do
     return m
 
 
+_ST_BEFORE_ING = re.compile(r"(?:before|after|once|when|while)[ \t]+[a-z]+ing\b")
+_ST_THIRD_PERSON = re.compile(r"\b(?:the|an?|which|who|that|it|he|she|they)\b[^,;:(]*?\b[a-z]+s\b")  # "which the assistant reads"
 _ST_CLAUSE = re.compile(r"[\s\-*#>(\[\"'_]*(?:if|when|whenever|once|because|unless|while|as|since|after|before|until|though|although|so)\b")
 _ST_CAN_AI = re.compile(r"(?:can|could|would|will)\b")
 # a concrete target: an address, a link, an account number, an amount
@@ -1538,6 +1552,11 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
                     todo.append((qs + 1, qe - 1))  # a quoted document may quote a phrase in turn
                 continue
             before = norm[max(0, qs - 3):qs].rstrip()
+            if (qs == 0 or norm[qs - 1] == "\n") and (qe - qs > 80 or qe == len(norm) or norm[qe] == "\n"):
+                # a quoted line (a review, a message as reported, a string on its own): text, not a phrase cited
+                if qe - qs > 4:
+                    todo.append((qs + 1, qe - 1))
+                continue
             if before.endswith((":", "=", ",", ";", "[", "{")):  # (";": a cell of a CSV file that uses semicolons)
                 if not (before.endswith((":", ",")) and _after_discussed_colon(norm, qs)):
                     if qe - qs > 4:
