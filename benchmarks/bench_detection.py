@@ -31,7 +31,9 @@ API errors, scraped pages, calendar files, spreadsheets, OCR, transcripts, agent
 ``data/domain_payloads_6.txt`` / ``data/domain_lookalikes_6.txt`` (healthcare, finance, legal, hiring, academic
 review, e-commerce, real estate and insurance documents). A seventh pass: ``data/tooluse_payloads_7.txt`` /
 ``data/tooluse_lookalikes_7.txt`` (results of the tools a personal or workplace agent calls: e-mails, calendar
-events, files, channel messages, web pages, transactions, reviews, tickets). All of them follow the same
+events, files, channel messages, web pages, transactions, reviews, tickets). An eighth pass:
+``data/mixed_payloads_8.txt`` / ``data/mixed_lookalikes_8.txt`` (support tickets, messages between agents,
+memory entries, retrieved documents, code-agent inputs). All of them follow the same
 split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
 
@@ -172,7 +174,8 @@ PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
                  ("mixed_payloads_5.txt", _ALL_CARRIERS),
                  ("plumbing_payloads_6.txt", _ALL_CARRIERS),
                  ("domain_payloads_6.txt", _ALL_CARRIERS),
-                 ("tooluse_payloads_7.txt", _ALL_CARRIERS))
+                 ("tooluse_payloads_7.txt", _ALL_CARRIERS),
+                 ("mixed_payloads_8.txt", _ALL_CARRIERS))
 CARRIER_FILES = _ALL_CARRIERS
 LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
@@ -184,7 +187,8 @@ LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("mixed_lookalikes_5.txt", _ALL_CARRIERS),
                    ("plumbing_lookalikes_6.txt", _ALL_CARRIERS),
                    ("domain_lookalikes_6.txt", _ALL_CARRIERS),
-                   ("tooluse_lookalikes_7.txt", _ALL_CARRIERS))
+                   ("tooluse_lookalikes_7.txt", _ALL_CARRIERS),
+                   ("mixed_lookalikes_8.txt", _ALL_CARRIERS))
 
 
 def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:
