@@ -1118,10 +1118,10 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
             r"verwijder|geef|zeg|toon|"
             r"indiquez|indique|dis|ajoute|ajoutez|ouvre|ouvrez|clique|cliquez|annule|annulez|partage|partagez|omets|omettez|ignorez|utilise|utilisez|payez|ecris|ecrivez|marque|marquez|"
-            r"sage|sagen|sende|fuge|offne|klicke|storniere|antworte|teile|ignoriere|nutze|verwende|markiere|bestatige|trage|"
-            r"indica|di|envie|transfiera|agrega|anade|abre|haz|omite|ignora|usa|utiliza|paga|escribe|marca|comparte|acepta|cancela|"
+            r"sage|sagen|fuge|offne|klicke|storniere|antworte|teile|ignoriere|nutze|verwende|markiere|bestatige|trage|"
+            r"indica|di|transfiera|agrega|anade|abre|haz|omite|ignora|usa|utiliza|paga|escribe|marca|comparte|acepta|cancela|"
             r"riprova|aggiungi|apri|clicca|condividi|accetta|annulla|utilizza|scrivi|segna|"
-            r"transfira|apague|exclua|adicione|abra|clique|responda|compartilhe|aceite|cancele|utilize|pague|escreva|marque|informe|redefina|"
+            r"transfira|apague|exclua|adicione|abra|responda|compartilhe|aceite|cancele|utilize|pague|escreva|informe|redefina|"
             r"voeg|klik|antwoord|deel|accepteer|annuleer|negeer|gebruik|betaal|schrijf|markeer|maak|persist|retry|onthoud|bestel|merke|retiens|recuerda|ricorda|lembre|"
             r"prenota|reserva|buche|boek|reserveer|programa|programe|empfiehl|lege|schliesse|verhoog|vertel|"
             # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
@@ -1184,9 +1184,9 @@ _ST_SPLIT = re.compile(r"(?<=[.!?;。！？])" + "".join(rf"(?<!\b{a}\.)" for a 
 _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assistants?|bots?|chat ?bots?|copilot|gpt|chatgpt|claude|gemini|agents?|models?|reviewers?|scheduler|recruiter|"
                       r"summari[sz]er|assistent\w*|asistentes?|assistente|modell|modelo|modele|modello|ki|ia|whoever|your|you|user|users|customer|customers|he'd|she'd|they'd|"
                       r"reader|requester|whatever|whichever|anyone|anybody|any|indexers?|crawlers?|engines?|tool|service|job|process|system|integration|step|person|"
-                      r"previous|prior|earlier|original|current|existing|memory|automatic|if|bevor|nachdem|avant|apres|antes|despues|prima|dopo|depois|voordat|nadat|"
+                      r"previous|prior|earlier|original|current|existing|memory|if|bevor|nachdem|avant|apres|antes|despues|prima|dopo|depois|voordat|nadat|"
                       r"danach|anschliessend|ensuite|puis|luego|poi|quindi|daarna|dann|dites|dis|diga|diz|dica|di|dite|dile|sag|sagen|vertel|beratta|good|"
-                      r"note-?takers?|transcri\w+|software|browsers?|extensions?|clients?|agente|recap|digest|directives?|instructions?|instruction|"
+                      r"note-?takers?|transcri\w+|software|browsers?|extensions?|clients?|agente|recap|digest|directives?|instructions?|"
                       r"istruzion[ei]|instrucci\w+|instruc\w+|consignes?|anweisung\w*|geautomatiseerde|automatis\w+|automatiz\w+)\b|@|助手|助理|模型|人工智能|에게|へ|に")
 
 
@@ -1326,7 +1326,8 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         if addr is None and not carry:
             continue
         act = _ST_ACT.search(sent)
-        if act is not None and addr is not None and act.start() < addr.end() - 1 and addr.group(0).rstrip().endswith(":"):
+        label = addr is not None and addr.group(0).rstrip().endswith(":")  # what a label introduces follows it
+        if act is not None and label and act.start() < addr.end() - 1:
             act = _ST_ACT.search(sent, addr.end() - 1)  # a label's order follows it ("Use of AI scribes: ..." is a heading)
         if act is None and addr is not None:
             act = _ST_VERB_AFTER.match(sent, addr.end())  # "any assistant reading this forwards ..."
@@ -1343,7 +1344,6 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         if act is None:
             continue
         a_start = addr.start() if addr is not None else 0
-        label = addr is not None and addr.group(0).rstrip().endswith(":")  # what a label introduces follows it
         harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if (h.start() >= a_end or (h.end() <= a_start and not label))
                                                 and _ST_NEGATED.search(sent, max(0, h.start() - 12), h.start()) is None), None)
         if harm is not None:
