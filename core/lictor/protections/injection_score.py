@@ -756,7 +756,8 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("wants you", "asked you", "needs you", "requests that you", "wants the", "authori", "approved", "confirmed", "consented", "requires you",
       "expects you", "instructs you", "instructed you", "like you"),
      rf"\b(?:the|your){_S}(?:user|customer|human|owner|operator|admin|administrator|developer|creator|boss|principal){_S}(?:(?:actually|really|secretly|also|now){_S})?(?:wants|asked|needs|requests{_S}that|has{_S}asked|requires|expects|instructs|instructed|would{_S}like){_S}(?:you|the{_S}{_AI}){_S}(?:to\b)?"
-     rf"|\bthe{_S}(?:user|customer|owner|account{_S}holder){_S}(?:has{_S})?(?:already{_S})?(?:authori[sz]ed|approved|confirmed|consented{_S}to){_S}(?:a|an|the|this|all|every)\b"),
+     # (not a condition: "nothing is sent until the user has approved the draft")
+     rf"|(?<!until )(?<!unless )(?<!before )(?<!after )(?<!once )(?<!when )(?<!if )\bthe{_S}(?:user|customer|owner|account{_S}holder){_S}(?:has{_S})?(?:already{_S})?(?:authori[sz]ed|approved|confirmed|consented{_S}to){_S}(?:a|an|the|this|all|every)\b"),
     ("directive", "obey_blindly", 0.4,
      ("without question", "without asking", "without further", "no questions", "without confirmation", "without verification", "skip all approval", "skip approval", "skip the approval", "without approval"),
      rf"\b(?:without{_S}(?:any{_S}|further{_S})?(?:question(?:ing)?|asking|confirmation|verification|approval|checking|checks)|no{_S}questions{_S}asked|skip{_S}(?:all{_S}|the{_S}|any{_S})?(?:approvals?|confirmations?|verifications?){_S}(?:steps?|checks?)?)\b"),
@@ -988,7 +989,7 @@ _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat
               r"calibration|scoring|grading|comparison|valuation|ranking|recommendation|pricing|underwriting|docketing|calendaring)"
               r"{s}(?:tools?|models?|agents?|engines?|platforms?|bots?|systems?|workflows?|pipelines?|software)|"
               r"(?:automated|automatic){s}(?:[a-z-]+{s})?(?:scoring|screening|review|processing|triage|grading|docketing|calendaring|underwriting|matching|summari[sz]ation)|"
-              r"(?:sistema|systeme){s}(?:de{s})?[a-z]+{s}automati[a-z]+|ki-gestutzte[nr]?{s}[a-z]+|(?:ki-)?[a-z]+assistent(?:en|in)?|"
+              r"(?:sistema|systeme){s}(?:de{s})?[a-z]+{s}automati[a-z]+|ki-gestutzte[nr]?{s}[a-z]+|(?:[a-z]+-)?[a-z]*assistent(?:en|in)?|"
               r"(?:ai|a\.i\.|llm|automated|automatic|ki|ia){s}(?:[a-z-]+{s})?(?:agents?|models?|reviewers?|schedulers?|recruiters?|screeners?|parsers?|systems?|tools?|readers?|summari[sz]ers?|"
               r"pair{s}programmers?|coding{s}assistants?|helpers?|secretar(?:y|ies)|organi[sz]ers?|workflows?|pipelines?|platforms?|adjudication|engines?)|"
               r"(?:summary|recap|digest|transcription|note-?taking|crm|meeting|minutes|notes?|web|browsing|browser){s}(?:tools?|software|bots?|apps?|assistants?|agents?|plugins?|extensions?|integrations?|generators?)|"
@@ -1041,6 +1042,8 @@ _ST_READER = re.compile(
     r"|\bif[ \t]+(?:your|the|an?|any|anyone'?s|someone'?s)[ \t]+(?:[a-z-]+[ \t]+){0,2}?(?:ai|bot|assistant|agent|helper|tool|software|app|plugin|integration|automation)[ \t]+"
     r"(?:reads|sees|gets|processes|opens|parses|summari[sz]es|handles|picks[ \t]+(?:this|it)[ \t]+up)\b"
     r"|\b(?:ai[ \t]+|voice[ \t]+|smart[ \t]+)?(?:assistants|bots|agents|helpers)[ \t]+(?:[a-z-]+[ \t]+){1,5}?(?:must|should|shall|need[ \t]+to|have[ \t]+to)[ \t]+(?=[a-z])"
+    r"|\b(?:anyone|anybody)[ \t]+(?:reading|summari[sz]ing|processing|handling|answering|reviewing|indexing)\b"
+    r"|\b(?:automated|automation)[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|contributors?|maintainers?|tools?|systems?)\b(?:[^.:\n]{0,60})?(?:must|should|shall|:)"
     r"|\b(?:any|every|each)[ \t]+(?:ai[ \t]+)?(?:assistant|bot|chatbot|agent|model|helper|summari[sz]er|summary[ \t]+tool)[ \t]+(?:[a-z-]+[ \t]+){1,6}?(?:must|should|shall|needs[ \t]+to|has[ \t]+to|is[ \t]+(?:required|expected|asked|instructed)[ \t]+to)[ \t]+(?=[a-z])"
     r"|\bwhen(?:ever)?[ \t]+this[ \t]+(?:name|text|message|note|page|line|label)[ \t]+is[ \t]+(?:read|seen|processed|spoken|heard)\b"
     r"|\bany[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|assistants?|tools?|services?|systems?|bots?|process(?:es)?|programs?|integrations?|automations?)[ \t]+"
@@ -1117,7 +1120,7 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"sende|schicke|schick|leite|uberweise|losche|gib|zeige|envoie|envoyez|transferez|transfere|reponds|repondez|supprime|supprimez|donne|montre|"
             r"envia|envie|reenvia|responde|borra|elimina|transfiere|muestra|recomienda|invia|inoltra|rispondi|cancella|trasferisci|mostra|stuur|verstuur|"
             r"verwijder|geef|zeg|toon|"
-            r"indiquez|indique|dis|ajoute|ajoutez|ouvre|ouvrez|clique|cliquez|annule|annulez|partage|partagez|omets|omettez|ignorez|utilise|utilisez|payez|ecris|ecrivez|marque|marquez|"
+            r"indiquez|indique|dis|desactive|desactivez|activez|ajoute|ajoutez|ouvre|ouvrez|clique|cliquez|annule|annulez|partage|partagez|omets|omettez|ignorez|utilise|utilisez|payez|ecris|ecrivez|marque|marquez|"
             r"sage|sagen|fuge|offne|klicke|storniere|antworte|teile|ignoriere|nutze|verwende|markiere|bestatige|trage|"
             r"indica|di|transfiera|agrega|anade|abre|haz|omite|ignora|usa|utiliza|paga|escribe|marca|comparte|acepta|cancela|"
             r"riprova|aggiungi|apri|clicca|condividi|accetta|annulla|utilizza|scrivi|segna|"
@@ -1192,6 +1195,8 @@ _ST_GATE = re.compile(r"\b(?:ai|a\.i\.|llms?|language|automated|automatic|assist
 
 _ST_SPEAKER = re.compile(r"[\s\-*#>(\[\"'_]*(?:ai|assistant|agent|bot|chat ?bot|model|copilot)[\])]?[ \t]*:")
 _ST_USER_TURN = re.compile(r"(?m)^[ \t*#>\[(-]*(?:user|customer|client|human|caller|visitor|guest|patient|me)[\])]?[ \t]*:")
+# a consequence ruled out ("never ask for passwords"): the negation, up to two words, then the consequence
+_ST_NEGATED_NEAR = re.compile(r"\b(?:not|never|n't)[ \t]+(?:to[ \t]+)?(?!(?:forget|fail|hesitate|wait|delay)\b)(?:[a-z]+[ \t]+){0,2}$")
 _ST_NEGATED = re.compile(r"\b(?:not|never|n't)[ \t]+(?:to[ \t]+)?$")  # "tell the user not to delete ..."
 _ST_TURN = re.compile(r"[\s*#>\[(-]*(?:user|human|customer|client|assistant|ai|system|(?!(?:todo|note|action|task|step|next|ps|important|reminder|request)\b)[a-z]+ ?\d*)[\])]? ?:")  # the next turn of a transcript
 _ST_VERB_AFTER = re.compile(r"[ \t,]*(?:(?:should|must|shall|will|to)[ \t]+)?(?:please[ \t]+)?" + _ST_VERB + r"(?:s|es)?\b")
@@ -1344,8 +1349,8 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         if act is None:
             continue
         a_start = addr.start() if addr is not None else 0
-        harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if (h.start() >= a_end or (h.end() <= a_start and not label))
-                                                and _ST_NEGATED.search(sent, max(0, h.start() - 12), h.start()) is None), None)
+        harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if (h.start() >= a_end or (h.end() <= a_start and not label and not abs(act.start() - a_start) <= 2))
+                                                and _ST_NEGATED_NEAR.search(sent, max(0, h.start() - 30), h.start()) is None), None)
         if harm is not None:
             out.append(("addressed_order_harm", 0.8, start + act.start(), start + max(act.end(), harm.end())))
         else:
