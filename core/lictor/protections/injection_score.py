@@ -995,7 +995,7 @@ _AI_STRONG = (r"(?:ai|a\.i\.|llms?|language{s}models?|(?:ai{s})?assistants?|chat
               r"(?:summary|recap|digest|transcription|note-?taking|crm|meeting|minutes|notes?|web|browsing|browser){s}(?:tools?|software|bots?|apps?|assistants?|agents?|plugins?|extensions?|integrations?|generators?)|"
               r"(?:automated|automatic|headless){s}(?:browsers?|clients?|crawlers?|scrapers?|scripts?)|browser{s}extensions?|"
               r"(?:geautomatiseerde|automatisierte[nr]?|automatis[ée]e?s?|automatizad[oa]s?|automatizzat[oiae]){s}[a-z]+|agente|"
-              r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello)").replace("{s}", r"[ \t-]{1,3}")
+              r"(?:ki|ia){s}-?agent(?:e|en)?|ki-agent|modell|modelo|modele|modello|bot(?:a|u|owi))").replace("{s}", r"[ \t-]{1,3}")
 _AI_WEAK = r"(?:agents?|models?|reviewers?|scheduler|recruiter|" + _AI_STRONG[3:]
 _ST_LABEL = re.compile(
     r"(?:^|(?<=[\",=(])|(?<=:)|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_]*(?:\d{1,2}(?:[.)][ \t]*|[ \t]+))?(?:(?:p\.?s\.?|dear|hey|hi|hello|attention|note|notes|message|reminder|instructions?|guidance|notice|important|"
@@ -1014,6 +1014,10 @@ _ST_LABEL = re.compile(
     r"|^[\s\-*#>(\[\"'_]*(?:(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+)?(?:the[ \t]+)?"
     + _AI_STRONG + r"[ \t]*(?:!+|[ \t][—–][ \t])"
     r"|^[\s\-*#>(\[\"'_]*(?:hi|hey|hello|dear|greetings|good[ \t]+(?:morning|afternoon|evening|day))(?:[ \t]+there)?[ \t]*,?[ \t]+(?:the[ \t]+)?" + _AI_STRONG + r"[ \t]*[.,!]"
+    r"|^[\s\-*#>(\[\"'_]*(?:(?:ok(?:ay)?|hey|hi|hello|dear|yo)[ \t,]+)?(?!(?:the|a|an|this|that|our|your|my|their|his|her|its|each|every|any|some|no)\b)"
+    r"(?:[a-z-]+[ \t]+){1,2}(?:assistant|bot|ai|agent|helper|copilot)[ \t]*[,!]"
+    # "À l'attention de l'assistant commercial :"
+    r"|^[\s\-*#>(\[\"'_]*a[ \t]+l'attention[ \t]+(?:de|du|des)[ \t]+(?:l'|la[ \t]+|le[ \t]+)?(?:[a-z-]+[ \t]+)?(?:assistant|agent|ia|bot|modele)(?:[ \t]+[a-z-]+){0,3}?[ \t]*:"
     # instructions labelled for a reader ("Agent-Directive:", "Note-taker instructions:", "Reader instruction:")
     # ("Agent instructions:" may be a macro for human support agents: only "agent directive" counts)
     r"|^[\s\-*#>(\[\"'_]*(?:(?:ai|llm|assistant|bot|model|copilot|reader|note-?taker|transcri(?:ber|ption)|crawler|indexer|scraper|summari[sz]er|recap|digest|automation)s?[ \t-]{1,3}"
@@ -1025,7 +1029,7 @@ _ST_LABEL = re.compile(
 _ST_READER = re.compile(
     r"\b(?:" + _AI_WEAK + r")s?\b(?:[ \t]+[a-z-]+){0,2}?[ \t]+(?:that[ \t]+|who[ \t]+|which[ \t]+)?(?:is[ \t]+|are[ \t]+)?"
     r"(?:reading|processing|handling|summari[sz]ing|analy[sz]ing|editing|working[ \t]+on|triaging|scheduling|parsing|reviewing|screening|scanning|browsing|visiting|"
-    r"indexing|crawling|answering|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
+    r"indexing|crawling|answering|managing|running|monitoring|looking[ \t]+at|reads|processes|handles|sees|receiving|opening)\b[ \t]+(?:this|these|the[ \t]+(?:above|following)|our|my)\b"
     r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
     r"|\b(?:whoever|whatever|whichever(?:[ \t]+[a-z-]+){0,2}?|anyone|anybody)[ \t]+(?:is[ \t]+)?(?:reads|processes|handles|opens|picks[ \t]+(?:this|it)[ \t]+up|receives|triages|"
     r"parses|indexes|ingests|summari[sz]es|scans|answers)\b|\bwhoever[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ed|ing)\b"
@@ -1043,6 +1047,7 @@ _ST_READER = re.compile(
     r"(?:reads|sees|gets|processes|opens|parses|summari[sz]es|handles|picks[ \t]+(?:this|it)[ \t]+up)\b"
     r"|\b(?:ai[ \t]+|voice[ \t]+|smart[ \t]+)?(?:assistants|bots|agents|helpers)[ \t]+(?:[a-z-]+[ \t]+){1,5}?(?:must|should|shall|need[ \t]+to|have[ \t]+to)[ \t]+(?=[a-z])"
     r"|\b(?:anyone|anybody)[ \t]+(?:reading|summari[sz]ing|processing|handling|answering|reviewing|indexing)\b"
+    r"|\bif[ \t]+the[ \t]+reader[ \t]+of[ \t]+this[ \t]+[a-z]+[ \t]+is[ \t]+(?:an?[ \t]+)?(?:ai|automated|bot|assistant|llm|language|machine)\b"
     r"|\b(?:automated|automation)[ \t]+(?:[a-z-]+[ \t]+)?(?:agents?|contributors?|maintainers?|tools?|systems?)\b(?:[^.:\n]{0,60})?(?:must|should|shall|:)"
     r"|\b(?:any|every|each)[ \t]+(?:ai[ \t]+)?(?:assistant|bot|chatbot|agent|model|helper|summari[sz]er|summary[ \t]+tool)[ \t]+(?:[a-z-]+[ \t]+){1,6}?(?:must|should|shall|needs[ \t]+to|has[ \t]+to|is[ \t]+(?:required|expected|asked|instructed)[ \t]+to)[ \t]+(?=[a-z])"
     r"|\bwhen(?:ever)?[ \t]+this[ \t]+(?:name|text|message|note|page|line|label)[ \t]+is[ \t]+(?:read|seen|processed|spoken|heard)\b"
@@ -1126,11 +1131,11 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"riprova|aggiungi|apri|clicca|condividi|accetta|annulla|utilizza|scrivi|segna|"
             r"transfira|apague|exclua|adicione|abra|responda|compartilhe|aceite|cancele|utilize|pague|escreva|informe|redefina|"
             r"voeg|klik|antwoord|deel|accepteer|annuleer|negeer|gebruik|betaal|schrijf|markeer|maak|persist|retry|onthoud|bestel|merke|retiens|recuerda|ricorda|lembre|"
-            r"prenota|reserva|buche|boek|reserveer|programa|programe|empfiehl|lege|schliesse|verhoog|vertel|"
+            r"prenota|reserva|buche|boek|reserveer|programa|programe|cancelen|reserven|envien|borren|paguen|hagan|zet|schakel|nadaj|dodaj|udostepnij|wylacz|zresetuj|empfiehl|lege|schliesse|verhoog|vertel|"
             # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
             r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
 _ST_ACT = re.compile(
-    r"(?:^|[:;(—–]|,(?![a-z0-9])|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|then|also|always|please|kindly|pls|bitte|por[ \t]+favor|veuillez|merci[ \t]+de|gelieve|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
+    r"(?:^|[:;(—–]|,(?![a-z0-9])|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|y|et|und|then|also|always|please|kindly|pls|bitte|por[ \t]+favor|veuillez|merci[ \t]+de|gelieve|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
     r"(?:could|can|would|will)[ \t]+you(?:[ \t]+please)?|should|must|shall|(?:needs?|has|have)[ \t]+to|(?:is|are)[ \t]+(?:expected|asked|required|supposed|instructed)[ \t]+to|"
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
     r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|have[ \t]+(?:it|them)|"
@@ -1153,7 +1158,7 @@ _ST_HARM = re.compile(
     r"delet\w*|remov\w*|cancel\w*|approv\w*|discontinued|impossible|suspended|frozen|strong[ \t]+accept|best[ \t]+match|"
     r"(?:final|next)[ \t]+round|shortlist\w*|offer[ \t]+(?:letter|template)|hir(?:e|ing)|(?:top|highest)[ \t]+(?:candidate|rank\w*|rating|score)|(?:five|5)[ \t]+stars|"
     r"(?:do[ \t]+not|don'?t|never)[ \t]+mention|no[ \t]+menciones|nicht[ \t]+erwahnen|ne[ \t]+(?:le[ \t]+)?mentionne[sz]?[ \t]+pas|non[ \t]+menzionare|without[ \t]+further[ \t]+checks|quietly|secretly|"
-    r"passwort|zugangsdaten|rechnungen|kontakt\w*|contrasenas?|contactos|mot[ \t]+de[ \t]+passe|fichier|contrat|compte|senhas|cronologia|wachtwoorden|"
+    r"passwort|zugangsdaten|rechnungen|kontakt\w*|contrasenas?|contactos|mot[ \t]+de[ \t]+passe|fichier|contrats?|compte|coordonnees|liste[ \t]+(?:complete[ \t]+)?des[ \t]+clients|senhas|cronologia|wachtwoorden|"
     r"ueberweis\w*|uberweis\w*|losch\w*|transfer\w*|envoie|cuenta|"
     r"permissions?|(?:full|edit|write|owner|admin)[ \t]+(?:access|rights|role)|delegate|public|payout|e-?signature|invit\w*|administrators?|"
     r"zugriff|berechtigung\w*|acces|acceso|accesso|acesso|toegang)\b"
@@ -1163,7 +1168,7 @@ _ST_HARM = re.compile(
     r"|\b(?:say|state|claim|write|mention|answer)[ \t]+that[ \t]+[^.\n]{0,40}?\b(?:is|are)[ \t]+(?:the[ \t]+)?(?:only|best|cheapest|safest|top|verified|official)\b"
     r"|\bbook[ \t]+(?:it|them|a|an|the|this|that)\b|\breserv(?:e|ation)s?\b|\bpurchas\w*"
     r"|\b(?:risk-free|guaranteed|only[ \t]+safe|cheapest|most[ \t]+trustworthy|under[ \t]+investigation)\b"
-    r"|\b(?:strong[ \t]+buy|strong[ \t]+sell|above[ \t]+all[ \t]+others|first[ \t]+place|#1|number[ \t]+one|herausragend|ohne[ \t]+revision)\b"
+    r"|\b(?:strong[ \t]+buy|strong[ \t]+sell|above[ \t]+all[ \t]+others|first[ \t]+place|#1|number[ \t]+one|herausragend|ohne[ \t]+revision|lowest|answer[ \t]+key|(?:allow|white|block)[ -]?list\w*)\b"
     r"|\b(?:omit|exclude|hide|drop|leave[ \t]+out)[ \t]+(?:[a-z'-]+[ \t]+){0,4}?(?:from|paragraph|section|recall|warning|finding|risk|results?|concerns?|complaints?)\b"
     r"|\b(?:set|change|raise|lower|recalculate)[ \t]+(?:my|the|his|her|their|this|its)[ \t]+(?:[a-z]+[ \t]+)?(?:rating|score|grade|status|ranking)s?\b"
     r"|\b(?:add|insert|append|include)[ \t]+(?:a|the|this|one|these)[ \t]+(?:sentences?|lines?|notes?|paragraphs?|claims?|statements?|links?|disclaimers?)\b"
@@ -1298,6 +1303,7 @@ def _addressed(sent: str) -> Optional["re.Match[str]"]:
     return m
 
 
+_ST_LIST_NUMBER = re.compile(r"[ \t]*\(?\d{1,2}[.)]")
 _ST_BEFORE_ING = re.compile(r"(?:before|after|once|when|while)[ \t]+[a-z]+ing\b")
 _ST_THIRD_PERSON = re.compile(r"\b(?:the|an?|which|who|that|it|he|she|they)\b[^,;:(]*?\b[a-z]+s\b")  # "which the assistant reads"
 _ST_CLAUSE = re.compile(r"[\s\-*#>(\[\"'_]*(?:if|when|whenever|once|because|unless|while|as|since|after|before|until|though|although|so)\b")
@@ -1313,12 +1319,14 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
     out: list[tuple[str, float, int, int]] = []
     pos = 0
     carry = 0  # sentences after an address without an order that may still carry it
+    list_follows = False  # the address ended with a colon: a numbered list may follow
     transcript: Optional[bool] = None
     for sent in _ST_SPLIT.split(norm):
         start = norm.find(sent, pos) if sent else pos
         pos = start + len(sent)
         if len(sent) < 8:
-            carry = 0
+            if _ST_LIST_NUMBER.fullmatch(sent) is None or not list_follows:  # ("1." of a list an address announced)
+                carry = 0
             continue
         addr = _addressed(sent)
         if addr is not None and _ST_SPEAKER.fullmatch(addr.group(0)) is not None:
@@ -1344,6 +1352,7 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
             # "Note to the assistant: ..." then the order; a label may be followed by who is writing first
             carry = 3 if (addr.end() >= len(sent) - 2 or sent[addr.end() - 1:addr.end()] in (":", "!", ".")
                           or sent.rstrip().endswith(":")) else 1
+            list_follows = sent.rstrip().endswith(":")
         else:
             carry = 0
         if act is None:
