@@ -1002,11 +1002,12 @@ _ST_LABEL = re.compile(
     r"nota|hinweis|nachricht|notitie|opmerking|bericht|aviso|recado|mensagem|messaggio|mensaje|istruzioni|istruzione|instrucciones|instruccion|instrucoes|instrucao|consignes?|anweisungen?|instructies?|lieber|liebe|beste|querido|querida|cher|chere|caro|cara|official{s}answer|a{s}message|a{s}note)[ \t]*(?:\([^)]{0,40}\))?[ \t]*)?"
     r"(?:(?:to|for|per|para|pour|fur|an|aan|voor|a|till|dla|do)[ \t]+)?(?:(?:the|any|all|every|an?|de|del|el|la|le|l'|il|al|o|den|die|dem|het|lo)[ \t]*)?"
     r"(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b(?:[ \t]+[a-z-]+){0,3}?[ \t]*(?:\)[ \t]*)?(?:[:,]|[ \t]-[ \t])".replace("{s}", r"[ \t]{1,3}")
-    + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+)?"
+    + r"|^[\s\-*#>(\[\"'_]*(?:note|message|reminder|instructions?|guidance|notice|nota|hinweis)[ \t]+(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:the|any|all|el|la|le|l'|den|die|het|lo)?[ \t]*(?:[a-z-]+[ \t]+){0,2}"
     r"(?:agents?|models?|reviewers?|scheduler|recruiter|summari[sz]er)\b[^:\n]{0,30}:"
     r"|\((?:for|to)[ \t]+(?:the|any|all)?[ \t]*(?:[a-z-]+[ \t]+)?(?:" + _AI_WEAK + r")s?\b[^)\n]{0,30}[:)]"
     r"|^[\s\-*#>(\[\"'_]*(?:to|for)[ \t]+(?:the|any|all|every|each)[ \t]+(?:reviewing|processing|screening|reading|handling|summari[sz]ing|scheduling|triaging|parsing|grading|scoring)[ \t]+"
     r"(?:agents?|models?|systems?|tools?|software|pipelines?)\b[^:\n]{0,40}:"
+    r"|^[\s\-*#>(\[\"'_]*(?:to|for)[ \t]+(?:the|any|all|every|each)[ \t]+(?:[a-z-]+[ \t]+){0,2}?(?:agents?|models?|assistants?|bots?)[ \t]+[a-z]+ing\b[^:\n]{0,50}:"
     r"|(?:^|[\s(])@[a-z0-9_-]*(?:assistant|ai|bot|copilot|agent|claude|gpt|gemini)\b|\((?:ai|assistant|bot|agent|model)[ \t]*:"
     r"|(?:^|(?<=[:,])|(?<=[ \t][-—–]))[\s\-*#>(\[\"'_=]*(?:[a-z]+[ \t]+){0,2}?(?:(?:note|notes|message|notice|instructions?|reminder|memo|request|directive|guidance|update)[ \t]+)?"
     r"(?:to|for|per|para|pour|fur|an|aan|voor)[ \t]+(?:(?:the|any|all|every|my|your|our|this|an?|l'|la|le|el|il|lo|o|a|den|die|de|het)[ \t]*)?(?:[a-z-]+[ \t]+){0,2}?" + _AI_STRONG + r"s?\b[^:\n]{0,70}:"
@@ -1034,8 +1035,10 @@ _ST_READER = re.compile(
     r"|\b(?:whoever|whatever|whichever(?:[ \t]+[a-z-]+){0,2}?|anyone|anybody)[ \t]+(?:is[ \t]+)?(?:reads|processes|handles|opens|picks[ \t]+(?:this|it)[ \t]+up|receives|triages|"
     r"parses|indexes|ingests|summari[sz]es|scans|answers)\b|\bwhoever[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ed|ing)\b"
     r"|\b(?:whatever|whichever)[ \t]+(?:app|bot|tool|program|service|assistant|helper)[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ing)\b"
-    r"|\b(?:assistant|assistente|asistente|assistent|agent|agente|ia|ki|ai|bot|chatbot|modele|modelo|modello|modell|model)[ \t]+(?:[a-z]+[ \t]+)?(?:qui|que|che|der|die|das|dat|welcher|welches)[ \t]+"
-    r"(?:lit|lee|legge|le|liest|leest|traite|procesa|elabora|processa|verarbeitet|verwerkt|gere|gestiona|gestisce|bearbeitet|analyse|analiza|analizza|analisa|resume|riassume|zusammenfasst|samenvat)\b"
+    r"|\b(?:assistant|assistente|asistente|assistent|asystent\w*|agent|agente|ia|ki|ai|bot|chatbot|modele|modelo|modello|modell|model)[ \t,]+(?:[a-z]+[ \t,]+){0,2}?(?:qui|que|che|der|die|das|dat|welcher|welches|ktory|ktora)[ \t]+"
+    r"(?:lit|lee|legge|le|liest|leest|traite|procesa|elabora|processa|verarbeitet|verwerkt|gere|gestiona|gestisce|bearbeitet|analyse|analiza|analizza|analisa|resume|riassume|zusammenfasst|samenvat|czyta|przetwarza|obsluguje)\b"
+    r"|\bif[ \t]+(?:someone|anyone|anybody|something)(?:'s|[ \t]+is)?[ \t]+(?:reading|handling|answering|checking|going[ \t]+through|summari[sz]ing|processing)\b"
+    r"|\bif[ \t]+(?:you(?:'re|[ \t]+are)|ur|u[ \t]+r)[ \t]+(?:an?|the)[ \t]+(?:[a-z-]+[ \t]+){0,2}?(?:[a-z-]+[ \t]+)?(?:reading|summari[sz]ing|processing|handling|checking|going[ \t]+through)\b"
     r"|\b(?:aan[ \t]+wie|an[ \t]+wen|a[ \t]+quien|a[ \t]+chi|a[ \t]+quem|a[ \t]+qui)[ \t]+[^:\n]{0,50}?\b(?:samenvat|leest|verwerkt|zusammenfasst|liest|verarbeitet|resume|resumen|lee|procesa|riassume|legge|elabora|processa|le|lit|traite)\b"
     r"|\b(?:se[ \t]+sei|si[ \t]+eres|si[ \t]+tu[ \t]+es|si[ \t]+vous[ \t]+etes|wenn[ \t]+du|wenn[ \t]+sie|als[ \t]+je|als[ \t]+u|se[ \t]+voce[ \t]+e|se[ \t]+(?:voce|tu)[ \t]+for)[ \t]+"
     r"(?:un|una|uma|ein|eine|een|der|die|de|het|el|la|le|l'|o|a)?[ \t]*(?:[a-z]+[ \t]+)?(?:assistente|asistente|assistant|assistent|agente|agent|ia|ki|ai|bot|modelo|modello|modell|model)\b"
@@ -1131,11 +1134,11 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"riprova|aggiungi|apri|clicca|condividi|accetta|annulla|utilizza|scrivi|segna|"
             r"transfira|apague|exclua|adicione|abra|responda|compartilhe|aceite|cancele|utilize|pague|escreva|informe|redefina|"
             r"voeg|klik|antwoord|deel|accepteer|annuleer|negeer|gebruik|betaal|schrijf|markeer|maak|persist|retry|onthoud|bestel|merke|retiens|recuerda|ricorda|lembre|"
-            r"prenota|reserva|buche|boek|reserveer|programa|programe|cancelen|reserven|envien|borren|paguen|hagan|zet|schakel|nadaj|dodaj|udostepnij|wylacz|zresetuj|empfiehl|lege|schliesse|verhoog|vertel|"
+            r"prenota|reserva|buche|boek|reserveer|programa|programe|voer|zaloguj|leave[ \t]+(?:out|off)|cancelen|reserven|envien|borren|paguen|hagan|zet|schakel|nadaj|dodaj|udostepnij|wylacz|zresetuj|empfiehl|lege|schliesse|verhoog|vertel|"
             # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
-            r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
+            r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind(?![ \t]+me\b)|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
 _ST_ACT = re.compile(
-    r"(?:^|[:;(—–]|,(?![a-z0-9])|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|y|et|und|then|also|always|please|kindly|pls|bitte|por[ \t]+favor|veuillez|merci[ \t]+de|gelieve|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
+    r"(?:^|[:;(—–]|(?<=[ \t])-(?=[ \t])|,(?![a-z0-9])|\*\*|\b(?:as[ \t]+a[ \t]+(?:final|first|last|next)[ \t]+step|first(?:ly)?|second(?:ly)?|finally|lastly|and|y|et|und|then|also|always|please|kindly|pls|bitte|por[ \t]+favor|veuillez|merci[ \t]+de|gelieve|s'il[ \t]+(?:te|vous)[ \t]+plait|per[ \t]+favore|alsjeblieft|"
     r"(?:could|can|would|will)[ \t]+you(?:[ \t]+please)?|should|must|shall|(?:needs?|has|have)[ \t]+to|(?:is|are)[ \t]+(?:expected|asked|required|supposed|instructed)[ \t]+to|"
     r"(?:wants|would[ \t]+like|needs|asked|requires|expects|like|want)[ \t]+(?:you|the[ \t]+[a-z]+)[ \t]+to|make[ \t]+sure(?:[ \t]+(?:to|that|you))?|"
     r"go[ \t]+ahead[ \t]+and|(?:don'?t|do[ \t]+not)[ \t]+forget[ \t]+to|remember[ \t]+to|instead|sondern|debes|devi|moet|musst|dois|deve|doit|devez|have[ \t]+(?:it|them)|"
@@ -1166,11 +1169,11 @@ _ST_HARM = re.compile(
     r"|\b(?:tell|warn|convince|inform|assure|reassure|persuade)[ \t]+(?:the[ \t]+)?(?:users?|customers?|readers?|them|him|her)\b|\blet[ \t]+(?:the[ \t]+)?(?:users?|customers?|readers?|them)[ \t]+know\b"
     r"|\b(?:recommend|describe|present|rank|rate|list|portray)\w*[ \t]+[^.\n]{0,40}?\b(?:as|is)[ \t]+(?:the[ \t]+)?(?:only|best|cheapest|safest|most|top|first|verified|official)\b"
     r"|\b(?:say|state|claim|write|mention|answer)[ \t]+that[ \t]+[^.\n]{0,40}?\b(?:is|are)[ \t]+(?:the[ \t]+)?(?:only|best|cheapest|safest|top|verified|official)\b"
-    r"|\bbook[ \t]+(?:it|them|a|an|the|this|that)\b|\breserv(?:e|ation)s?\b|\bpurchas\w*"
+    r"|\bbook[ \t]+(?:it|them|a|an|the|this|that)\b|\breserv(?:e|ation)s?\b|\bpurchase[ \t]+(?:it|them|a|an|the|this|that|these|\d)"
     r"|\b(?:risk-free|guaranteed|only[ \t]+safe|cheapest|most[ \t]+trustworthy|under[ \t]+investigation)\b"
     r"|\b(?:strong[ \t]+buy|strong[ \t]+sell|above[ \t]+all[ \t]+others|first[ \t]+place|#1|number[ \t]+one|herausragend|ohne[ \t]+revision|lowest|answer[ \t]+key|(?:allow|white|block)[ -]?list\w*)\b"
     r"|\b(?:omit|exclude|hide|drop|leave[ \t]+out)[ \t]+(?:[a-z'-]+[ \t]+){0,4}?(?:from|paragraph|section|recall|warning|finding|risk|results?|concerns?|complaints?)\b"
-    r"|\b(?:set|change|raise|lower|recalculate)[ \t]+(?:my|the|his|her|their|this|its)[ \t]+(?:[a-z]+[ \t]+)?(?:rating|score|grade|status|ranking)s?\b"
+    r"|\b(?:set|change|raise|lower|recalculate|replace)[ \t]+(?:my|the|his|her|their|this|its)[ \t]+(?:[a-z]+[ \t]+)?(?:rating|score|grade|status|ranking)s?\b"
     r"|\b(?:add|insert|append|include)[ \t]+(?:a|the|this|one|these)[ \t]+(?:sentences?|lines?|notes?|paragraphs?|claims?|statements?|links?|disclaimers?)\b"
     r"|\b(?:six|6|one-time|verification|security|2fa|two-factor|2-factor|authentication|otp|login|sign-in|mfa|sms|confirmation|reset)[ \t-]*(?:digit[ \t]+)?codes?\b"
     r"|\bdrop[ \t]+table\b|\breroute\w*|\bsaved[ \t]+(?:card|payment)|\border[ \t]+(?:two|three|four|five|ten|\d+)[ \t]+(?:units?|items?|copies)\b"
@@ -1548,6 +1551,9 @@ def _hidden_channels(text: str) -> tuple[list[tuple[str, str]], list[Signal]]:
 # ---------------------------------------------------------------------------------------------
 
 
+_TITLE_LABEL = re.compile(r"\b(?:title|headline|heading|episode|chapter|talk|book)[ \t]*:[ \t]*$")
+
+
 def _quotations(norm: str) -> list[tuple[int, int]]:
     """Spans of quotations in prose: an article citing a phrase. A quoted string that is a value
     (after ``:``, ``=``, ``,``, ``;`` or ``[``, as in JSON, CSV or code) or a long one is not a citation:
@@ -1572,7 +1578,7 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
                 if qe - qs > 4:
                     todo.append((qs + 1, qe - 1))
                 continue
-            if before.endswith((":", "=", ",", ";", "[", "{")):  # (";": a cell of a CSV file that uses semicolons)
+            if before.endswith((":", "=", ",", ";", "[", "{")) and _TITLE_LABEL.search(norm, max(0, qs - 30), qs) is None:  # (";": a CSV cell)
                 if not (before.endswith((":", ",")) and _after_discussed_colon(norm, qs)):
                     if qe - qs > 4:
                         todo.append((qs + 1, qe - 1))  # a value may quote a phrase in turn
