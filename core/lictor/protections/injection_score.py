@@ -422,7 +422,7 @@ _ADDR_PREFIX = (
     r"|\b(?:hinweis|nachricht|achtung|wichtig|note|message|attention|avis|nota|mensaje|atencion|aviso|messaggio|attenzione|mensagem|atencao|let{_S}op|bericht|opgelet)"
     r"(?:{_S}(?:fur|an|pour|a|para|per|voor|aan))?(?:{_S}(?:den|die|das|dem|le|la|l'|les|el|al|los|il|lo|gli|o|os|as|de|het))?{_S}{_ML_AI}\b{_S}[:,!]"
     r")").replace("{_S}", _S).replace("{_AI}", _AI).replace("{_ML_AI}", _ML_AI).replace("{{", "{").replace("}}", "}")
-_SENSITIVE = (r"(?:passwords?|passcodes?|passwort|mot{_S}de{_S}passe|contrasenas?|senhas?|wachtwoord(?:en)?|one-time{_S}codes?|otp|2fa{_S}codes?|verification{_S}codes?|"
+_SENSITIVE = (r"(?:passwords?(?![ -]reset)|passcodes?|passwort|mot{_S}de{_S}passe|contrasenas?|senhas?|wachtwoord(?:en)?|one-time{_S}codes?|otp|2fa{_S}codes?|verification{_S}codes?|"
               r"recovery{_S}codes?|credentials|api[ -]?(?:keys?|sleutels|schlussel|tokens?)|secret{_S}keys?|private{_S}keys?|ssh{_S}keys?|bearer{_S}tokens?|access{_S}tokens?|"
               r"tokens|session{_S}(?:cookies|tokens?)|cookies|secrets|\.env|id_rsa|id_ed25519|\.aws|"
               r"customer{_S}(?:data|list|records|database|details|emails)|customers'?{_S}(?:data|details|emails|phone)|kundendaten|kundenliste|klantenlijst|klantgegevens|"
@@ -1034,7 +1034,10 @@ _ST_READER = re.compile(
     r"|\bwhoever[ \t]+(?:is[ \t]+)?(?:reading|summari[sz]ing|processing|handling|answering)\b"
     r"|\b(?:whoever|whatever|whichever(?:[ \t]+[a-z-]+){0,2}?|anyone|anybody)[ \t]+(?:is[ \t]+)?(?:reads|processes|handles|opens|picks[ \t]+(?:this|it)[ \t]+up|receives|triages|"
     r"parses|indexes|ingests|summari[sz]es|scans|answers)\b|\bwhoever[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ed|ing)\b"
-    r"|\b(?:whatever|whichever)[ \t]+(?:app|bot|tool|program|service|assistant|helper)[ \t]+(?:is[ \t]+)?[a-z]+(?:s|ing)\b"
+    r"|\b(?:whatever|whichever)[ \t]+(?:app|bot|tool|program|service|assistant|helper|agent|script|automation|integration)[ \t]+(?:is[ \t]+)?[a-z-]+(?:s|ing)\b"
+    # software acting for someone: "automated agents browsing on behalf of a person", "any software acting on a person's behalf"
+    r"|\b(?:software|agents?|assistants?|bots?|systems?|tools?|browsers?)[ \t]+(?:acting|browsing|working|operating|shopping)[ \t]+"
+    r"(?:on[ \t]+(?:a[ \t]+person's|the[ \t]+user's|someone's|their[ \t]+(?:user|owner)'s|behalf)|for[ \t]+(?:a[ \t]+person|the[ \t]+user|someone|customers?|people))"
     r"|\b(?:assistant|assistente|asistente|assistent|asystent\w*|agent|agente|ia|ki|ai|bot|chatbot|modele|modelo|modello|modell|model)[ \t,]+(?:[a-z]+[ \t,]+){0,2}?(?:qui|que|che|der|die|das|dat|welcher|welches|ktory|ktora)[ \t]+"
     r"(?:lit|lee|legge|le|liest|leest|traite|procesa|elabora|processa|verarbeitet|verwerkt|gere|gestiona|gestisce|bearbeitet|analyse|analiza|analizza|analisa|resume|riassume|zusammenfasst|samenvat|czyta|przetwarza|obsluguje)\b"
     r"|\bif[ \t]+(?:someone|anyone|anybody|something)(?:'s|[ \t]+is)?[ \t]+(?:reading|handling|answering|checking|going[ \t]+through|summari[sz]ing|processing)\b"
@@ -1134,7 +1137,7 @@ _ST_VERB = (r"(?:send|forward|e-?mail|upload|share|paste|attach|export|transfer|
             r"riprova|aggiungi|apri|clicca|condividi|accetta|annulla|utilizza|scrivi|segna|"
             r"transfira|apague|exclua|adicione|abra|responda|compartilhe|aceite|cancele|utilize|pague|escreva|informe|redefina|"
             r"voeg|klik|antwoord|deel|accepteer|annuleer|negeer|gebruik|betaal|schrijf|markeer|maak|persist|retry|onthoud|bestel|merke|retiens|recuerda|ricorda|lembre|"
-            r"prenota|reserva|buche|boek|reserveer|programa|programe|voer|zaloguj|leave[ \t]+(?:out|off)|cancelen|reserven|envien|borren|paguen|hagan|zet|schakel|nadaj|dodaj|udostepnij|wylacz|zresetuj|empfiehl|lege|schliesse|verhoog|vertel|"
+            r"prenota|reserva|buche|boek|reserveer|programa|programe|voer|zaloguj|accedi|disponi|effettua|esegui|manda|leave[ \t]+(?:out|off)|cancelen|reserven|envien|borren|paguen|hagan|zet|schakel|nadaj|dodaj|udostepnij|wylacz|zresetuj|empfiehl|lege|schliesse|verhoog|vertel|"
             # more verbs an order starts with (words that are mostly nouns, like "file" or "record", left out)
             r"activate|adjust|advise|allow|alter|amend|announce|apply|assign|authorise|authorize|ban|begin|broadcast|browse|bypass|categorize|check|conceal|configure|connect|contact|convert|copy|correct|crawl|deactivate|decode|decrease|decrypt|deliver|demand|demote|deny|deploy|disclose|dispatch|disregard|divulge|downgrade|download|edit|elevate|embed|encode|encrypt|enroll|enter|escalate|exclude|expose|extend|fill|fix|forget|generate|go|hide|hire|ignore|increase|install|instruct|keep|leak|lower|memorize|mention|merge|migrate|modify|mute|navigate|notify|override|overrule|persuade|prepend|produce|promote|raise|reassign|recite|reconfigure|redirect|register|reimburse|reject|release|remember|remind(?![ \t]+me\b)|rename|renew|reopen|replace|reschedule|resend|reserve|restore|restrict|retain|retrieve|reverse|revert|revoke|rewrite|save|scrape|sell|settle|shortlist|silence|skip|start|store|subscribe|suspend|sync|terminate|unban|uninstall|upgrade|urge|use|verify|waive|whitelist|withdraw)")
 _ST_ACT = re.compile(
@@ -1171,6 +1174,7 @@ _ST_HARM = re.compile(
     r"|\b(?:say|state|claim|write|mention|answer)[ \t]+that[ \t]+[^.\n]{0,40}?\b(?:is|are)[ \t]+(?:the[ \t]+)?(?:only|best|cheapest|safest|top|verified|official)\b"
     r"|\bbook[ \t]+(?:it|them|a|an|the|this|that)\b|\breserv(?:e|ation)s?\b|\bpurchase[ \t]+(?:it|them|a|an|the|this|that|these|\d)"
     r"|\b(?:risk-free|guaranteed|only[ \t]+safe|cheapest|most[ \t]+trustworthy|under[ \t]+investigation)\b"
+    r"|\b(?:purg\w*|wip(?:e|ing)[ \t]+(?:the|all|every)|erase[ \t]+(?:the|all|every))\b"
     r"|\b(?:strong[ \t]+buy|strong[ \t]+sell|above[ \t]+all[ \t]+others|first[ \t]+place|#1|number[ \t]+one|herausragend|ohne[ \t]+revision|lowest|answer[ \t]+key|(?:allow|white|block)[ -]?list\w*)\b"
     r"|\b(?:omit|exclude|hide|drop|leave[ \t]+out)[ \t]+(?:[a-z'-]+[ \t]+){0,4}?(?:from|paragraph|section|recall|warning|finding|risk|results?|concerns?|complaints?)\b"
     r"|\b(?:set|change|raise|lower|recalculate|replace)[ \t]+(?:my|the|his|her|their|this|its)[ \t]+(?:[a-z]+[ \t]+)?(?:rating|score|grade|status|ranking)s?\b"
