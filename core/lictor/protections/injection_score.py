@@ -463,7 +463,8 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("override", "ignore_above", 0.7,
      _OVR_NEEDLES,
      rf"\b{_OVR_VERB}{_S}(?:(?:all|everything|anything|what(?:ever)?|the|text|content|message|that|which){_S}){{1,3}}"
-     rf"(?:(?:above|before|previously|earlier|prior)(?={_S}(?:[.,;:!)\n]|and\b|then\b|$))|(?:you|i){_S}(?:were|was|have{_S}been|had{_S}been|'ve{_S}been){_S}(?:told|given|said|instructed|asked|programmed|taught))"),
+     # (not a writer correcting their own message: "ignore the above, I attached the wrong file")
+     rf"(?:(?:above|before|previously|earlier|prior)(?={_S}(?:[.,;:!)\n]|and\b|then\b|$))(?![ \t]*[,;:-]?[ \t]*(?:i\b|i'|sorry|oops|typo|wrong|my{_S}(?:bad|mistake)|we\b|please{_S}use))|(?:you|i){_S}(?:were|was|have{_S}been|had{_S}been|'ve{_S}been){_S}(?:told|given|said|instructed|asked|programmed|taught))"),
     ("override", "ignore_noun_above", 0.8,
      _OVR_NEEDLES,
      rf"\b{_OVR_VERB}{_S}(?:(?:all|any|every|each|the|your|these|those|of){_S}){{0,3}}{_NOUN2}{_S}"
@@ -785,7 +786,8 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("tool_syntax", "tool_call_action", 0.65,
      ("<invoke", "\"name\"", "\"tool\"", "\"function\"", "\"action\"", "\"tool_name\"", "action:", "functions.", "```", "call:", "next_action:",
       "_command(", "_shell("),
-     r"(?:<invoke\s+name=[\"']?|\"(?:name|tool|function|action|tool_name)\"\s*:\s*\"|(?m:^\s*(?:action|call|next_action)\s*:\s*)|\bfunctions\.|"
+     # ("action" is also a field of logs and webhooks: a call only when arguments follow it)
+     r"(?:<invoke\s+name=[\"']?|\"(?:name|tool|function|tool_name)\"\s*:\s*\"|\"action\"\s*:\s*\"(?=[^\"\n]{1,60}\"\s*[,}][^{}]{0,300}?\"(?:args|arguments|params|parameters|input|action_input|to|recipients?|body|amount|path|url|command|cmd|target|account|iban|email|file|destination|query|value|user)\"\s*:)|(?m:^\s*(?:action|call|next_action)\s*:\s*)|\bfunctions\.|"
      r"(?<![\w.])(?=[a-z]+_[a-z_]+\(\s*[a-z_]+\s*=)|(?<![\w.])(?=run_(?:command|shell)\(\s*[\"']))"
      r"(?:[a-z0-9]+\.)?(?:[a-z]+_)*(?:send|transfer|wire|pay|delete|remove|drop|share|upload|post|forward|export|execute|exec|shell|grant|create_api|create_user|update_user|"
      r"set_role|invite|approve|disable|reset|purchase|buy|refund|publish|push|write_file|run_command|run_shell|bash)(?:_[a-z_]*)?"
