@@ -1328,7 +1328,7 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
     out: list[tuple[str, float, int, int]] = []
     pos = 0
     carry = 0  # sentences after an address without an order that may still carry it
-    list_follows = False  # the address ended with a colon: a numbered list may follow
+    list_follows = False  # the address ended with a colon: a numbered list may follow (kept for all its items)
     transcript: Optional[bool] = None
     for sent in _ST_SPLIT.split(norm):
         start = norm.find(sent, pos) if sent else pos
