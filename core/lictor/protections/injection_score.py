@@ -1359,9 +1359,8 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
         a_end = addr.end() if addr is not None else 0
         if addr is not None and act is None:
             # "Note to the assistant: ..." then the order; a label may be followed by who is writing first
-            carry = 3 if (addr.end() >= len(sent) - 2 or sent[addr.end() - 1:addr.end()] in (":", "!", ".")
-                          or sent.rstrip().endswith(":")) else 1
             list_follows = sent.rstrip().endswith(":")
+            carry = 3 if (list_follows or addr.end() >= len(sent) - 2 or sent[addr.end() - 1:addr.end()] in (":", "!", ".")) else 1
         else:
             carry = 0
         if act is None:
