@@ -571,7 +571,9 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      r"|\[inst\][^\[]{12,2000}\[/inst\]|\[inst\][^\[]{12,}$|<<sys>>[^<]{12,2000}<</sys>>|^#{2,4} ?(?:instruction|system|response)s?:?\s*$"),
     ("role", "role_label_order", 0.55,
      ("system", "ai", "model", "llm", "copilot"),
-     rf"(?m)(?:^|(?<=[\n>*#\[(_|])|(?<=[.!?>*#\]):;] ))(?:system|ai(?:{_S}(?:assistant|agent|model))?|model|llm|copilot)[\])>]?{_S}:{_S}" + _LABEL_ORDER),
+     # (a short status line may come first: "SYSTEM: instructions updated. You must now ...")
+     rf"(?m)(?:^|(?<=[\n>*#\[(_|])|(?<=[.!?>*#\]):;] ))(?:system|ai(?:{_S}(?:assistant|agent|model))?|model|llm|copilot)[\])>]?{_S}:{_S}"
+     r"(?:(?:[a-z]+[ \t]){0,4}[a-z]+[.!][ \t]+)?" + _LABEL_ORDER),
     ("role", "agent_label_order", 0.45,
      ("assistant", "agent", "bot"),
      rf"(?m)(?:^|(?<=[\n>*#\[(_|])|(?<=[.!?>*#\]):;] ))(?:assistant|agent|bot|chatbot)[\])>]?{_S}:{_S}" + _LABEL_ORDER),
@@ -1779,16 +1781,32 @@ def score_text(text: str, *, _depth: int = 0) -> InjectionScore:
     if not text:
         return InjectionScore(0.0)
     signals, rule, hit = _score_parts(text, _depth)
-    model = _learned()
-    if hit is not None and model is not None:
-        level = _learned_level(hit[0], rule, model.meta.get("combine", {}))
-        if level > rule:
-            prob, channel, snippet, s, e = hit
-            signals.append(Signal("learned", "linear_window", level, f"p={prob:.2f} on {snippet!r}", s, e, channel))
-            return InjectionScore(level, signals)
+    model = _learned() if _depth == 0 else None
+    if model is not None:
+        score = _combine_with_model(signals, rule, hit, model.meta.get("combine", {}))
+        if score is not None:
+            return InjectionScore(score, signals)
     if not signals:
         return InjectionScore(0.0)
     return InjectionScore(rule, signals)
+
+
+def _combine_with_model(signals: list[Signal], rule: float, hit: Optional[tuple[float, str, str, int, int]],
+                        cfg: dict[str, Any]) -> Optional[float]:
+    """The score when the learned scorer raises it (its evidence appended to ``signals``), else None.
+
+    The model flags on its own at ``p_alone``; the score is then at least ``level``, an
+    approve-level score: deny stays with the rules' strong evidence. (A model that could also
+    lower rule scores was tried: it removed false positives on fresh text, and with them attacks
+    the model knows little of -- short ones, other languages -- that the rules are there for.)"""
+    if hit is None or hit[0] < cfg.get("p_alone", 2.0):
+        return None
+    level = float(cfg.get("level", 0.65))
+    if level <= rule:
+        return None
+    prob, channel, snippet, s, e = hit
+    signals.append(Signal("learned", "ngram_window", level, f"p={prob:.2f} on {snippet!r}", s, e, channel))
+    return level
 
 
 def _score_parts(text: str, _depth: int = 0) -> tuple[list[Signal], float, Optional[tuple[float, str, str, int, int]]]:
@@ -1818,8 +1836,8 @@ def _score_parts(text: str, _depth: int = 0) -> tuple[list[Signal], float, Optio
     return signals, rule, max(hits, default=None)
 
 
-# -- the learned scorer (injection_model.py): a linear model over word n-grams of sentence windows --
-_MODEL: Any = None  # LinearModel, False when its weights file is missing; loaded on first use
+# -- the learned scorer (injection_model.py): a linear model over character and word n-grams of sentence windows --
+_MODEL: Any = None  # NgramModel, False when its weights file is missing; loaded on first use
 
 
 def _learned() -> Any:
@@ -1837,12 +1855,10 @@ def _learned_hit(norm: str, channel: str) -> Optional[tuple[float, str, str, int
     if model is None or not norm:
         return None
     hit = model.best(norm)
-    cfg = model.meta.get("combine", {})
-    if hit is None or hit.prob < min(cfg.get("p_alone", 0.5), cfg.get("p_with_rules", 0.5)):
-        return None  # nothing the combination could use
-    prob = hit.prob
-    s, e = model.span(norm, hit)
-    if channel == "text":
+    if hit is None:
+        return None
+    prob, s, e = hit.prob, hit.start, hit.end
+    if prob >= 0.5 and channel == "text":
         if _introduced_as_data(norm, s, e):
             prob *= _DAMPEN
         else:
@@ -1858,14 +1874,6 @@ def _learned_hit(norm: str, channel: str) -> Optional[tuple[float, str, str, int
                 if left is None or left.prob < prob * 0.9:
                     prob = max(left.prob if left else 0.0, prob * _DAMPEN)
     return (prob, channel, shorten_text(norm[s:e], 80), s, e)
-
-
-def _learned_level(prob: float, rule: float, cfg: dict[str, Any]) -> float:
-    """What the learned scorer adds: ``level`` when its probability is very high, or high and the
-    rules saw something too; nothing otherwise (the final score is the larger of the two)."""
-    if prob >= cfg.get("p_alone", 2.0) or (prob >= cfg.get("p_with_rules", 2.0) and rule >= cfg.get("rule_min", 0.2)):
-        return float(cfg.get("level", 0.65))
-    return 0.0
 
 
 def _discount_quoted_examples(norm: str, found: list[Signal]) -> list[Signal]:
