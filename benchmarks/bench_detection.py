@@ -44,7 +44,11 @@ research, support, finance, healthcare, HR, personal and multi-agent settings); 
 ``data/new_payloads_14.txt`` / ``data/new_lookalikes_14.txt`` (the agents people deploy: e-mail, support, coding,
 research, CRM, HR, finance, DevOps, meetings, travel) and ``data/late_payloads_14.txt`` /
 ``data/late_lookalikes_14.txt`` (healthcare, insurance, legal, tutoring, shopping, real estate, recruiting, smart
-home, helpdesk, analytics, social media, procurement). All of them follow the same
+home, helpdesk, analytics, social media, procurement); a fifteenth by six more hands, one setting each:
+``data/<setting>_payloads_15.txt`` / ``data/<setting>_lookalikes_15.txt`` for ``ops`` (DevOps, security and
+database agents), ``home`` (personal assistants), ``biz`` (office agents), ``web`` (browsing and research),
+``multi`` (multi-agent systems and tooling) and ``care`` (healthcare, insurance, banking, tax, legal, public
+benefits, admissions). All of them follow the same
 split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
 
@@ -195,6 +199,7 @@ PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
                  ("other_payloads_13.txt", _ALL_CARRIERS),
                  ("new_payloads_14.txt", _ALL_CARRIERS),
                  ("late_payloads_14.txt", _ALL_CARRIERS))
+PAYLOAD_FILES += tuple((f"{k}_payloads_15.txt", _ALL_CARRIERS) for k in ("ops", "home", "biz", "web", "multi", "care"))
 CARRIER_FILES = _ALL_CARRIERS
 LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
@@ -216,6 +221,7 @@ LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("other_lookalikes_13.txt", _ALL_CARRIERS),
                    ("new_lookalikes_14.txt", _ALL_CARRIERS),
                    ("late_lookalikes_14.txt", _ALL_CARRIERS))
+LOOKALIKE_FILES += tuple((f"{k}_lookalikes_15.txt", _ALL_CARRIERS) for k in ("ops", "home", "biz", "web", "multi", "care"))
 
 
 def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:
