@@ -712,7 +712,9 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
     ("directive", "exfil_sensitive", 0.6,
      ("@", "http"),
      rf"\b(?:send|forward|e-?mail|mail|upload|post|transfer|copy|leak|submit|share|export|sync|push|include|put|paste|exfiltrate|sende|schick|leite|envoie|transfere|"
-     rf"envia|reenvia|invia|inoltra|envie|encaminhe|stuur|verstuur|doorsturen)\w*\b[^.\n]{{0,60}}?\b{_SENSITIVE}[^\n]{{0,80}}?"
+     rf"envia|reenvia|invia|inoltra|envie|encaminhe|stuur|verstuur|doorsturen)\w*\b(?<!sender)(?<!senders)"
+     # (not the noun: "Sender: ...", "an email asking you to ...")
+     rf"(?![ \t]+(?:asking|telling|requesting|urging|claiming|saying|that|which|from)\b)[^.\n]{{0,60}}?\b{_SENSITIVE}[^\n]{{0,80}}?"
      rf"(?:[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{{2,}}|https?://)"),
     ("directive", "exfil_markdown", 0.6,
      ("![", "<img", "]("),
@@ -1315,6 +1317,9 @@ def _addressed(sent: str) -> Optional["re.Match[str]"]:
 
 
 _ST_LIST_NUMBER = re.compile(r"[ \t]*\(?\d{1,2}[.)]")
+# "always ask the user before making any payment": what follows is what the check is for, not an order
+_ST_SAFEGUARD = re.compile(r"\b(?:ask|check[ \t]+with|confirm[ \t]+with)[ \t]+(?:the[ \t]+)?(?:user|owner|customer|client|patient|me|him|her|them|"
+                           r"account[ \t]+holder|a[ \t]+human|for[ \t]+(?:approval|confirmation|permission))\b[^.;:]{0,20}?\b(?:before|prior[ \t]+to)\b")
 _ST_BEFORE_ING = re.compile(r"(?:before|after|once|when|while)[ \t]+[a-z]+ing\b")
 _ST_THIRD_PERSON = re.compile(r"\b(?:the|an?|which|who|that|it|he|she|they)\b[^,;:(]*?\b[a-z]+s\b")  # "which the assistant reads"
 _ST_CLAUSE = re.compile(r"[\s\-*#>(\[\"'_]*(?:if|when|whenever|once|because|unless|while|as|since|after|before|until|though|although|so)\b")
@@ -1369,7 +1374,8 @@ def _structure_signals(norm: str) -> list[tuple[str, float, int, int]]:
             continue
         a_start = addr.start() if addr is not None else 0
         harm = _ST_SECRET.search(sent) or next((h for h in _ST_HARM.finditer(sent) if (h.start() >= a_end or (h.end() <= a_start and not label and not abs(act.start() - a_start) <= 2))
-                                                and _ST_NEGATED_NEAR.search(sent, max(0, h.start() - 30), h.start()) is None), None)
+                                                and _ST_NEGATED_NEAR.search(sent, max(0, h.start() - 30), h.start()) is None
+                                                and _ST_SAFEGUARD.search(sent, act.start(), h.start()) is None), None)
         if harm is not None:
             out.append(("addressed_order_harm", 0.8, start + act.start(), start + max(act.end(), harm.end())))
         else:
@@ -1398,7 +1404,7 @@ _UC_ACT = re.compile(
 _UC_BYPASS = re.compile(
     r"\b(?:no|without|skip(?:ping)?|bypass(?:ing)?|waiv(?:e|ing)|not)[ \t]+(?:(?:the|any|a|an|further|prior|usual|normal|standard|manager|managerial|extra|additional|"
     r"second|separate|formal)[ \t]+)*(?:need[ \t]+(?:to|for)[ \t]+(?:the[ \t]+)?)?(?:[a-z'-]+[ \t]+){0,3}?(?:approvals?|verifications?|verify(?:ing)?|confirmations?|confirm(?:ing)?|"
-    r"authori[sz]ations?|reviews?|tickets?|checks?|checking|call-?backs?|sign-?offs?|signatures?|ci|tests?|mfa|2fa|two-factor|dual[ \t]+control|referrals?)\b"
+    r"authori[sz]ations?|reviews?|tickets?|(?<!accept )(?<!accepts )(?<!accepted )(?<!accepting )(?<!cash )(?<!paper )(?<!personal )(?<!deposit )checks?|checking|call-?backs?|sign-?offs?|signatures?|ci|tests?|mfa|2fa|two-factor|dual[ \t]+control|referrals?)\b"
     r"|\bdisabl\w*[ \t]+(?:the[ \t]+)?(?:mfa|2fa|two-factor|multi-factor|login[ \t]+alerts|logging|audit\w*|branch[ \t]+protection|security[ \t]+scan\w*)"
     r"|\b(?:pause|stop|suspend)\w*[ \t]+(?:the[ \t]+|all[ \t]+)?(?:backups?|backup[ \t]+jobs?|monitoring|alerts?|logging|audit\w*)\b"
     r"|\b(?:using|with)[ \t]+(?:the|your|their|our)[ \t]+(?:stored|saved)[ \t]+(?:e-?signature|signature|card|credentials|password|purchasing[ \t]+authority|payment[ \t]+method)"
@@ -1580,7 +1586,8 @@ def _quotations(norm: str) -> list[tuple[int, int]]:
                     todo.append((qs + 1, qe - 1))  # a quoted document may quote a phrase in turn
                 continue
             before = norm[max(0, qs - 3):qs].rstrip()
-            if (qs == 0 or norm[qs - 1] == "\n") and (qe - qs > 80 or qe == len(norm) or norm[qe] == "\n"):
+            if (qs == 0 or norm[qs - 1] == "\n") and (qe - qs > 80 or qe == len(norm) or norm[qe] == "\n") \
+                    and not _after_discussed_colon(norm, qs):
                 # a quoted line (a review, a message as reported, a string on its own): text, not a phrase cited
                 if qe - qs > 4:
                     todo.append((qs + 1, qe - 1))
@@ -1653,6 +1660,9 @@ _DISCUSS = re.compile(r"\b(?:translat\w*|for example|for instance|e\.g\.|such as
                       .replace("{_S}", _S))
 
 
+_TRANSLATE = re.compile(r"\b(?:translat|ubersetz|traduc|tradu[sz]|vertaal)")
+
+
 def _discussed(norm: str, pos: int) -> bool:
     """``pos`` follows a colon that closes a sentence discussing the text after it: "Translate into
     Dutch: ...", "a typical payload reads: ..." (the sentence before the colon, up to 160 characters)."""
@@ -1669,7 +1679,13 @@ def _after_discussed_colon(norm: str, pos: int) -> bool:
     """``pos`` is in the first sentence after such a colon: "Translate into Dutch: Ignore ...". Text
     further on is not covered: an instruction planted inside a document given for translation is
     still an instruction."""
-    lo = max(0, pos - 240, norm.rfind("\n", 0, pos) + 1)
+    ls = norm.rfind("\n", 0, pos) + 1
+    if ls > 0 and not norm[ls:pos].strip(" \t\"'`“„«") and _discussed(norm, ls - 1) \
+            and _TRANSLATE.search(norm, max(0, ls - 160), ls) is None:
+        # the line is introduced by the line before: "A real example, found in a CI log:\n  \"...\"" (a
+        # text given for translation on lines of its own is a document, and may carry an order)
+        return True
+    lo = max(0, pos - 240, ls)
     c = norm.rfind(":", lo, pos)
     while c >= 0:
         between = norm[c + 1:pos]
