@@ -48,7 +48,9 @@ home, helpdesk, analytics, social media, procurement); a fifteenth by six more h
 ``data/<setting>_payloads_15.txt`` / ``data/<setting>_lookalikes_15.txt`` for ``ops`` (DevOps, security and
 database agents), ``home`` (personal assistants), ``biz`` (office agents), ``web`` (browsing and research),
 ``multi`` (multi-agent systems and tooling) and ``care`` (healthcare, insurance, banking, tax, legal, public
-benefits, admissions). All of them follow the same
+benefits, admissions); a sixteenth by six more: ``gov`` (public sector, NGOs, media), ``dev`` (coding agents),
+``retail`` (commerce and travel), ``edu`` (education and research), ``fin`` (money) and ``sec`` (security and IT),
+as ``data/<setting>_payloads_16.txt`` / ``data/<setting>_lookalikes_16.txt``. All of them follow the same
 split rule. An item is *flagged* when its score reaches the threshold (0.6 = the usual ``approve``
 threshold; the 0.9 ``deny`` threshold is reported too).
 
@@ -200,6 +202,7 @@ PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
                  ("new_payloads_14.txt", _ALL_CARRIERS),
                  ("late_payloads_14.txt", _ALL_CARRIERS))
 PAYLOAD_FILES += tuple((f"{k}_payloads_15.txt", _ALL_CARRIERS) for k in ("ops", "home", "biz", "web", "multi", "care"))
+PAYLOAD_FILES += tuple((f"{k}_payloads_16.txt", _ALL_CARRIERS) for k in ("gov", "dev", "retail", "edu", "fin", "sec"))
 CARRIER_FILES = _ALL_CARRIERS
 LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
@@ -222,6 +225,7 @@ LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("new_lookalikes_14.txt", _ALL_CARRIERS),
                    ("late_lookalikes_14.txt", _ALL_CARRIERS))
 LOOKALIKE_FILES += tuple((f"{k}_lookalikes_15.txt", _ALL_CARRIERS) for k in ("ops", "home", "biz", "web", "multi", "care"))
+LOOKALIKE_FILES += tuple((f"{k}_lookalikes_16.txt", _ALL_CARRIERS) for k in ("gov", "dev", "retail", "edu", "fin", "sec"))
 
 
 def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:
