@@ -22,9 +22,10 @@ Combination with the rules (``injection_score._combine_with_model``): the model 
 its own when its probability reaches ``p_alone``. The threshold is chosen by cross-validation on
 the tuning part with one writer left out at a time (each benchmark pass's payload and look-alike
 files were written by other hands, so the model is judged on text by someone it has not read):
-out-of-fold probabilities of every tuning benchmark item, then the lowest threshold of
-:data:`P_ALONE` that adds at most ``--max-added-fp`` percent of the benign items to what the rules
-flag. This file's constants (C, the features, benign windows as negatives) were chosen the same
+out-of-fold probabilities of every tuning benchmark item and of chunks of ordinary technical prose
+(the standard library's docstrings, scored by a model trained without them), then the lowest
+threshold of :data:`P_ALONE` that adds at most ``--max-added-fp`` percent (0.5) of the benign
+items to what the rules flag and flags at most ``--max-doc-fp`` percent (0.5) of the documents. This file's constants (C, the features, benign windows as negatives) were chosen the same
 way, one pass left out at a time.
 """
 
@@ -137,9 +138,13 @@ def writer_of(bid: str) -> str:
     return re.sub(r"payloads|lookalikes|\.txt$", "", name)
 
 
-def oof_scores(examples: list[tuple[str, str, int]]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+Scores = list[tuple[float, float]]
+
+
+def oof_scores(examples: list[tuple[str, str, int]]) -> tuple[Scores, Scores, Scores]:
     """``(rule score, out-of-fold model probability)`` of every tuning benchmark item (attacks, benign),
-    each probability from a model trained without any text of the item's writer."""
+    each probability from a model trained without any text of the item's writer, and of chunks of the
+    standard library's docstrings (ordinary documents)."""
     attacks, benign = bd.injection_items()
     saved, isc._MODEL = isc._MODEL, False  # the rules alone
     try:
@@ -155,7 +160,28 @@ def oof_scores(examples: list[tuple[str, str, int]]) -> tuple[list[tuple[float, 
                 if not x[2] and writer_of(x[4]) == w:
                     out.append((rule[id(x)], best_prob(model, x[1])))
         print(f"  without {w!r}: trained on {len(model.vocab)} features", file=sys.stderr)
-    return a, b
+    # ordinary documents too: the standard library's docstrings, joined into chunks of about 1.5 KB (what a
+    # tool returns), scored by a model trained without any of them; the benchmark's benign side is hard
+    # look-alikes, and a threshold chosen on those alone let the model flag 2 % of README chunks
+    model = train([e for e in examples if not e[0].startswith("stdlib:")])
+    saved, isc._MODEL = isc._MODEL, False
+    try:
+        docs = [(isc.score_text(c).score, best_prob(model, c)) for c in document_chunks(stdlib_paragraphs())]
+    finally:
+        isc._MODEL = saved
+    return a, b, docs
+
+
+def document_chunks(paragraphs: list[str], size: int = 1500) -> list[str]:
+    """Consecutive paragraphs joined (blank line between) into chunks of about ``size`` characters."""
+    out: list[str] = []
+    cur: list[str] = []
+    for p in paragraphs:
+        cur.append(p)
+        if sum(map(len, cur)) >= size:
+            out.append("\n\n".join(cur))
+            cur = []
+    return out
 
 
 def best_prob(model: NgramModel, text: str) -> float:
@@ -164,23 +190,28 @@ def best_prob(model: NgramModel, text: str) -> float:
     return max((h.prob for h in map(model.best, bodies) if h is not None), default=0.0)
 
 
-def choose(a: list[tuple[float, float]], b: list[tuple[float, float]], max_added_fp: float) -> tuple[dict[str, Any], dict[str, Any]]:
+def choose(a: Scores, b: Scores, docs: Scores, max_added_fp: float, max_doc_fp: float) -> tuple[dict[str, Any], dict[str, Any]]:
     """The lowest ``p_alone`` whose flags (the model's or the rules', at the usual threshold 0.6) add at
-    most ``max_added_fp`` percent of the benign items to what the rules alone flag."""
+    most ``max_added_fp`` percent of the benign items to what the rules alone flag, and flag at most
+    ``max_doc_fp`` percent of the ordinary documents."""
     base_tp = sum(r >= 0.6 for r, _ in a)
     base_fp = sum(r >= 0.6 for r, _ in b)
     budget = base_fp + int(max_added_fp * len(b) / 100)
+    doc_budget = max(sum(r >= 0.6 for r, _ in docs), int(max_doc_fp * len(docs) / 100))
     cfg: dict[str, Any] = {"p_alone": 2.0, "level": 0.65}  # the rules alone, when no threshold fits the budget
-    tp, fp = base_tp, base_fp
+    tp, fp, dfp = base_tp, base_fp, sum(r >= 0.6 for r, _ in docs)
     for pa in P_ALONE:
         t = sum(r >= 0.6 or p >= pa for r, p in a)
         f = sum(r >= 0.6 or p >= pa for r, p in b)
-        if f <= budget:
-            cfg, tp, fp = {"p_alone": pa, "level": 0.65}, t, f
+        d = sum(r >= 0.6 or p >= pa for r, p in docs)
+        if f <= budget and d <= doc_budget:
+            cfg, tp, fp, dfp = {"p_alone": pa, "level": 0.65}, t, f, d
             break
-    stats = {"items": [len(a), len(b)],
-             "rules_alone": {"recall": round(100 * base_tp / len(a), 1), "benign_flagged": round(100 * base_fp / len(b), 2)},
-             "with_model": {"recall": round(100 * tp / len(a), 1), "benign_flagged": round(100 * fp / len(b), 2)}}
+    stats = {"items": [len(a), len(b), len(docs)],
+             "rules_alone": {"recall": round(100 * base_tp / len(a), 1), "benign_flagged": round(100 * base_fp / len(b), 2),
+                             "documents_flagged": round(100 * sum(r >= 0.6 for r, _ in docs) / len(docs), 2)},
+             "with_model": {"recall": round(100 * tp / len(a), 1), "benign_flagged": round(100 * fp / len(b), 2),
+                            "documents_flagged": round(100 * dfp / len(docs), 2)}}
     return cfg, stats
 
 
@@ -189,6 +220,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=WEIGHTS)
     ap.add_argument("--max-added-fp", type=float, default=0.5,
                     help="percent of the benign tuning items the combination may flag beyond what the rules flag")
+    ap.add_argument("--max-doc-fp", type=float, default=0.5,
+                    help="percent of the ordinary document chunks the combination may flag")
     ap.add_argument("--no-cv", action="store_true", help="skip cross-validation (keeps the combination of the existing file)")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -198,8 +231,8 @@ def main() -> int:
         old = json.loads(args.out.read_text(encoding="utf-8"))
         cfg, stats = old["combine"], old.get("cross_validation", {})
     else:
-        a, b = oof_scores(examples)
-        cfg, stats = choose(a, b, args.max_added_fp)
+        a, b, docs = oof_scores(examples)
+        cfg, stats = choose(a, b, docs, args.max_added_fp, args.max_doc_fp)
         print(f"cross-validated (one writer left out at a time) on the tuning part: {json.dumps(stats)}; combination {cfg}", file=sys.stderr)
     model = train(examples)
     doc = {
