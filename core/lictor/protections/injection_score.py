@@ -599,7 +599,11 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      ("system", "developer", "admin", "sys", "root", "operator"),
      rf"(?m)(?:^|(?<=[:.] ))[ \t>#*\[(<{{|_-]*(?:system|developer|sys|admin(?:istrator)?|root|operator){_S}(?:message|prompt|note|override|instructions?|update|notice|alert)?{_S}[\]>):}}|]"
      rf"(?![ \t]*instructions?\b)"  # ("System prompt: instructions given to a model by ...": a glossary entry)
-     rf"[^\n]{{0,120}}\b(?:you{_S}must|your|must|always|never|ignore|disregard|instructions?|forward|send|reveal|skip|execute|grant|override|disable|delete|transfer|approv\w*|the{_S}user{_S}is|follow)\b"
+     # (what a rule for others says -- "users must not upload", "admins must never" -- and a name -- "Alex Grant" -- are not orders)
+     rf"[^\n]{{0,120}}\b(?:you{_S}must|your|(?<!users )(?<!user )(?<!staff )(?<!admins )(?<!employees )(?<!customers )(?<!members )(?<!they )must|"
+     rf"(?<!must )(?<!should )(?:always|never)|ignore|disregard|instructions?|forward|send|reveal|skip|execute|"
+     rf"grant(?={_S}(?:access|admin\w*|permissions?|roles?|rights|privileges|them|him|her|the|me|full|all|this|read|write))|"
+     rf"override|disable|delete|transfer|approv\w*|the{_S}user{_S}is|follow)\b"
      # a label that can only be a planted role turn ("###(system_message)", "[developer instructions]"): any order after it
      rf"|^[ \t>#*\[(<{{|_-]*(?:system|developer){_S}(?:message|prompt|instructions?|override|directive)s?{_S}[\]>):}}|][ \t]*(?:please{_S})?{_IMPERATIVE}\b(?!{_S}(?:available|required|failed|complete|completed|succeeded|pending|needed|in{_S}progress)\b)"),
     ("role", "system_prompt_boundary", 0.7,
