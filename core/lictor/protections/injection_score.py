@@ -653,6 +653,11 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"|\bsans{_S}(?:le{_S})?(?:dire|prevenir|informer){_S}(?:a{_S})?l'utilisateur|\bsin{_S}(?:decir(?:le)?|avisar|informar|consultar){_S}(?:nada{_S})?al{_S}usuario"
      rf"|\bsenza{_S}(?:dire(?:lo)?|avvisare|informare){_S}(?:nulla{_S})?(?:all'|l')utente|\b(?:nao{_S}(?:conte|diga)|sem{_S}(?:contar|avisar|informar)){_S}(?:nada{_S})?(?:ao|o){_S}usuario"
      rf"|\bzonder{_S}(?:het{_S})?(?:de{_S})?gebruiker{_S}(?:iets{_S})?te{_S}(?:vertellen|melden|informeren)"),
+    # a covert act that sends something somewhere concrete: secrecy and exfiltration in one clause
+    ("directive", "covert_transfer", 0.65,
+     ("secretly", "silently", "covertly", "quietly", "discreetly"),
+     rf"\b(?:secretly|silently|covertly|quietly|discreetly){_S}(?:also{_S})?(?:send|forward|transfer|copy|upload|share|bcc|cc|export|e-?mail|mail|post|"
+     rf"wire|redirect|reroute|pay|refund)\b[^.\n]{{0,80}}?(?:[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{{2,}}|https?://|\b[a-z]{{2}}\d{{2}}(?:[ ]?[a-z0-9]{{4}}){{3,}})"),
     ("directive", "keep_quiet", 0.4,
      ("mention", "tell", "reveal", "disclose"),
      rf"\b(?:do{_S}not|don'?t|never){_S}(?:ever{_S})?(?:mention|reveal|disclose)\w*{_S}(?:it|this|that|our{_S}competitors?|these{_S}instructions|this{_S}(?:note|message|comment))\b(?!{_S}!)"),
