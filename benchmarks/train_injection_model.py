@@ -50,7 +50,7 @@ from lictor.protections.injection_model import WEIGHTS, WINDOW, NgramModel, feat
 
 C = 8.0
 MAX_FEATURES = 30_000
-P_ALONE = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)  # the thresholds cross-validation chooses from
+P_ALONE = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998, 0.999)  # what cross-validation chooses from
 
 
 # -- examples --------------------------------------------------------------------------------------
