@@ -723,7 +723,7 @@ _SIGNALS: list[tuple[str, str, float, tuple[str, ...], str]] = [
      rf"\b(?:send|forward|e-?mail|mail|upload|post|transfer|copy|leak|submit|share|export|sync|push|include|put|paste|exfiltrate|sende|schick|leite|envoie|transfere|"
      rf"envia|reenvia|invia|inoltra|envie|encaminhe|stuur|verstuur|doorsturen)\w*\b(?<!sender)(?<!senders)"
      # (not the noun: "Sender: ...", "an email asking you to ...")
-     rf"(?![ \t]+(?:asking|telling|requesting|urging|claiming|saying|that|which|from)\b)[^.\n]{{0,60}}?\b{_SENSITIVE}[^\n]{{0,80}}?"
+     rf"(?![ \t]+(?:asking|telling|requesting|urging|claiming|saying|that|which|from)\b)[^.\n]{{0,60}}?\b{_SENSITIVE}(?:[^.\n]|\.(?!\s)){{0,80}}?"
      rf"(?:[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{{2,}}|https?://)"),
     ("directive", "exfil_markdown", 0.6,
      ("![", "<img", "]("),
@@ -1429,7 +1429,7 @@ _UC_BYPASS = re.compile(
     r"|\bneed[ \t]+(?:not|n't)[ \t]+be[ \t]+asked|\b(?:don'?t|doesn'?t)[ \t]+need[ \t]+to[ \t]+be[ \t]+asked"
     r"|\b(?:don'?t|do[ \t]+not)[ \t]+wait[ \t]+for[ \t]+[a-z]+[ \t]+to[ \t]+(?:confirm|approve|reply|answer|check|sign)"
     r"|\b(?:whatever|regardless[ \t]+of[ \t]+what)[ \t]+the[ \t]+(?:user|rider|customer|guest|owner|traveller|traveler|shopper|patient|client)[ \t]+(?:says|said|wants|asks)"
-    r"|\b(?:using|with)[ \t]+the[ \t]+same[ \t]+card\b|\b(?:card|payment[ \t]+method)[ \t]+on[ \t]+file\b"
+    r"|\b(?:using|with)[ \t]+the[ \t]+same[ \t]+card\b|(?<!\bmy )\b(?:card|payment[ \t]+method)[ \t]+on[ \t]+file\b"
     r"|\b(?:he|she|they)[ \t]+(?:knows?|is[ \t]+fine|are[ \t]+fine|'s[ \t]+fine)[ \t]+(?:about|with)[ \t]+(?:it|this)\b|\basked[ \t]+not[ \t]+to[ \t]+be[ \t]+disturbed"
     r"|\bbefore[ \t]+(?:she|he|they)(?:'s|[ \t]+is|[ \t]+are|'re|[ \t]+wakes?)[ \t]*(?:up)?\b"
     r"|\bmuss[ \t]+nicht[ \t]+gefragt|\bohne[ \t]+(?:ihn|sie|den[ \t]+nutzer)[ \t]+zu[ \t]+fragen|\bsans[ \t]+(?:le|la|lui)[ \t]+(?:prevenir|demander)|\bsin[ \t]+(?:avisar|preguntar)"
@@ -1470,6 +1470,7 @@ _UC_SENT = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 # "it never replies without your approval" (the control kept), "was processed without a callback" (a report)
 # "to skip the tests, pass --no-tests": how to, not an order (the sentence opens with it)
 _UC_NOT_WAIVED = re.compile(r"\b(?:never|not|n't|cannot|won't)\b[^.!?\n]{0,30}$|\b(?:was|were|been|had)[ \t]+[a-z]+(?:ed|en)[ \t]+$"
+                            r"|\b(?:we|i|they|he|she|someone|somebody)[ \t]+[a-z]+ed\b[^.!?\n]{0,30}$"  # told: "we approved a hotfix without tests"
                             r"|\b(?:how|want|wish|can|may|you)[ \t]+to[ \t]+$|^[ \t]*(?:if[ \t]+you[ \t]+(?:want|need)[ \t]+)?to[ \t]+$")
 
 
@@ -1483,6 +1484,7 @@ _EXAMPLE_INTRO = re.compile(
     r"|(?:translat|ubersetz|traduc|tradu[sz]|vertaal)\w*(?: [a-z]+){0,4}[ \t]*(?:[:\"'“„«\n][^a-z0-9]{0,3}|\n))$")
 _DAMPEN = 0.35
 _NEGATABLE = frozenset({"reveal_prompt", "exfiltrate", "exfil_sensitive", "model_must_act"})
+_PROHIBITION = re.compile(r"\b(?:never|don'?t|do[ \t]+not|must[ \t]+not|mustn'?t|no[ \t]+one[ \t]+may)\b[^.;!?\n:]{0,60}$")
 _NEVER_DAMPEN = frozenset({"dangerous_command", "sensitive_file", "tool_fence"})  # commands are written in `code` anyway
 
 # ---------------------------------------------------------------------------------------------
@@ -1663,7 +1665,7 @@ def _hypothetical(norm: str, s: int) -> bool:
 _DISCUSS = re.compile(r"\b(?:translat\w*|for example|for instance|e\.g\.|such as|examples?|phrases?|payloads?|injections?|"
                       r"jailbreak\w*|attackers?|red[- ]team\w*|test cases?|quot(?:e|es|ed|ing|ation)|known as|like this|sentences?|"
                       r"flagged|blocked|detected|caught|reported|contain(?:ed|ing|s)|malicious|phishing|spam|scam|samples?|dataset|benchmark|corpus|"
-                      r"label(?:l?ed)?|quiz|exercise|homework|lesson|showed|shows|lists|listed|wrote|stated|classif\w*|detector|verdict|"
+                      r"label(?:l?ed)?|quiz|exercise|homework|lesson|showed|shows|lists|listed|wrote|stated|classif\w*|detector|verdict|(?:we|i|they|someone|staff){_S}(?:received|intercepted|spotted|caught)|"
                       r"test{_S}(?:inputs?|prompts?|strings?)|example{_S}(?:inputs?|prompts?)|ubersetz\w*|traduc\w*|tradu[sz]\w*|vertaal\w*|"
                       r"(?:tweet|post|comment|review|message|e-?mail|note|letter|reply|text|prompt|input|line|sentence|string)s?{_S}(?:read|reads|said|says|went|stated))\b"
                       .replace("{_S}", _S))
@@ -1764,6 +1766,8 @@ def _match_signals(norm: str, channel: str) -> list[Signal]:
                     w *= _DAMPEN
                 elif p.name in _NEGATABLE and _ST_NEGATED.search(norm, max(0, s - 12), s) is not None:
                     w *= _DAMPEN  # "never reveal passwords": a rule against it
+                elif p.name == "obey_blindly" and _PROHIBITION.search(norm, max(0, s - 70), s) is not None:
+                    w *= _DAMPEN  # "never pay a fee without asking me first": what must not happen unasked
             out.append(Signal(p.family, p.name, w, m.group(0)[:80], s, e, channel))
             if p.family == "addressed" and p.name != "when_you_read_this":
                 im = _IMPERATIVE_AFTER.match(norm, e)
