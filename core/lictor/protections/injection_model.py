@@ -113,7 +113,7 @@ class NgramModel:
         # per feature, what one occurrence adds to the dot product and to the squared length
         self._wx = {f: idf * w for f, (idf, w) in vocab.items()}
         self._xx = {f: idf * idf for f, (idf, w) in vocab.items()}
-        self._words: dict[str, list[str]] = {}  # word -> its known character n-grams (words repeat)
+        self._words: dict[str, tuple[str, ...]] = {}  # word -> its known character n-grams (words repeat)
 
     def known_features(self, text: str) -> list[str]:
         """``[f for f in features(text) if f in self.vocab]``, faster: a word's known character
@@ -124,7 +124,7 @@ class NgramModel:
             if grams is None:
                 if len(cache) >= _WORD_CACHE:
                     cache.clear()
-                grams = cache[w] = [f for f in _char_ngrams(w) if f in known]
+                grams = cache[w] = tuple(f for f in _char_ngrams(w) if f in known)  # (tuples of str leave the GC's lists)
             out.extend(grams)
         words = _WORD.findall(text)
         out.extend(f for f in ("w" + x for x in words) if f in known)
