@@ -209,11 +209,14 @@ PAYLOAD_FILES = (("injection_payloads.txt", ("carriers.txt",)),
                  ("other_payloads_13.txt", _ALL_CARRIERS),
                  ("new_payloads_14.txt", _ALL_CARRIERS),
                  ("late_payloads_14.txt", _ALL_CARRIERS))
-PAYLOAD_FILES += tuple((f"{k}_payloads_15.txt", _ALL_CARRIERS) for k in ("ops", "home", "biz", "web", "multi", "care"))
-PAYLOAD_FILES += tuple((f"{k}_payloads_16.txt", _ALL_CARRIERS) for k in ("gov", "dev", "retail", "edu", "fin", "sec"))
-PAYLOAD_FILES += tuple((f"{k}_payloads_17.txt", _ALL_CARRIERS) for k in ("legal", "media", "ops2", "auto", "mail", "chat"))
-PAYLOAD_FILES += tuple((f"{k}_payloads_18.txt", _ALL_CARRIERS) for k in ("hr", "science", "estate", "crypto", "voice", "data"))
-PAYLOAD_FILES += tuple((f"{k}_payloads_19.txt", _ALL_CARRIERS) for k in ("travel", "school", "saas", "gov2", "prod", "any"))
+# From the fifteenth pass on, one writer per setting: "<setting>_payloads_<pass>.txt" and
+# "<setting>_lookalikes_<pass>.txt", planted in every carrier.
+_SETTINGS = ((15, ("ops", "home", "biz", "web", "multi", "care")),
+             (16, ("gov", "dev", "retail", "edu", "fin", "sec")),
+             (17, ("legal", "media", "ops2", "auto", "mail", "chat")),
+             (18, ("hr", "science", "estate", "crypto", "voice", "data")),
+             (19, ("travel", "school", "saas", "gov2", "prod", "any")))
+PAYLOAD_FILES += tuple((f"{k}_payloads_{n}.txt", _ALL_CARRIERS) for n, ks in _SETTINGS for k in ks)
 CARRIER_FILES = _ALL_CARRIERS
 LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("benign_lookalikes_2.txt", ("carriers.txt", "indirect_carriers.txt")),
@@ -235,11 +238,7 @@ LOOKALIKE_FILES = (("benign_lookalikes.txt", ("carriers.txt",)),
                    ("other_lookalikes_13.txt", _ALL_CARRIERS),
                    ("new_lookalikes_14.txt", _ALL_CARRIERS),
                    ("late_lookalikes_14.txt", _ALL_CARRIERS))
-LOOKALIKE_FILES += tuple((f"{k}_lookalikes_15.txt", _ALL_CARRIERS) for k in ("ops", "home", "biz", "web", "multi", "care"))
-LOOKALIKE_FILES += tuple((f"{k}_lookalikes_16.txt", _ALL_CARRIERS) for k in ("gov", "dev", "retail", "edu", "fin", "sec"))
-LOOKALIKE_FILES += tuple((f"{k}_lookalikes_17.txt", _ALL_CARRIERS) for k in ("legal", "media", "ops2", "auto", "mail", "chat"))
-LOOKALIKE_FILES += tuple((f"{k}_lookalikes_18.txt", _ALL_CARRIERS) for k in ("hr", "science", "estate", "crypto", "voice", "data"))
-LOOKALIKE_FILES += tuple((f"{k}_lookalikes_19.txt", _ALL_CARRIERS) for k in ("travel", "school", "saas", "gov2", "prod", "any"))
+LOOKALIKE_FILES += tuple((f"{k}_lookalikes_{n}.txt", _ALL_CARRIERS) for n, ks in _SETTINGS for k in ks)
 
 
 def injection_items() -> tuple[list[tuple[str, str, bool, str, str]], list[tuple[str, str, bool, str, str]]]:
