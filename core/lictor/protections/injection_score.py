@@ -1887,7 +1887,7 @@ def _learned_hit(norm: str, channel: str) -> Optional[tuple[float, str, str, int
     if hit is None:
         return None
     prob, s, e = hit.prob, hit.start, hit.end
-    if prob >= 0.5 and channel == "text":
+    if prob >= model.meta.get("combine", {}).get("p_alone", 2.0) and channel == "text":  # (below it, nothing to discount)
         if _introduced_as_data(norm, s, e):
             prob *= _DAMPEN
         else:
