@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_detection as bd  # noqa: E402
 
 from lictor.protections import injection_score as isc  # noqa: E402
-from lictor.protections.injection_model import WEIGHTS, WINDOW, NgramModel, features, segment_spans  # noqa: E402
+from lictor.protections.injection_model import WEIGHTS, WINDOW, NgramModel, features, segment_spans, window_ranges  # noqa: E402
 
 C = 8.0
 MAX_FEATURES = 30_000
@@ -58,9 +58,7 @@ P_ALONE = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.
 def window_texts(norm: str) -> list[str]:
     """The windows the scorer looks at besides the whole text (none for a short text)."""
     sp = segment_spans(norm)
-    if len(sp) <= WINDOW:
-        return []
-    return [norm[sp[i][0]:sp[i + WINDOW - 1][1]] for i in range(len(sp) - WINDOW + 1)]
+    return [norm[sp[i][0]:sp[j - 1][1]] for i, j in window_ranges(len(sp))]
 
 
 def tuning_examples() -> list[tuple[str, str, int]]:

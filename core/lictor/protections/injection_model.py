@@ -30,7 +30,7 @@ from itertools import chain
 from operator import mul
 from typing import Any, Optional
 
-__all__ = ["NgramModel", "ModelHit", "load_model", "features", "segment_spans", "WINDOW"]
+__all__ = ["NgramModel", "ModelHit", "load_model", "features", "segment_spans", "window_ranges", "WINDOW"]
 
 WEIGHTS = Path(__file__).parent / "data" / "injection_weights.json"
 WINDOW = 3  # segments per window
@@ -90,6 +90,12 @@ def segment_spans(norm: str) -> list[tuple[int, int]]:
     if norm[start:].strip():
         spans.append((start, len(norm)))
     return spans
+
+
+def window_ranges(n: int) -> list[tuple[int, int]]:
+    """``(first, end)`` segment ranges of the sliding windows over ``n`` segments; none when the
+    whole text is no longer than one window (it is then read whole)."""
+    return [(i, i + WINDOW) for i in range(n - WINDOW + 1)] if n > WINDOW else []
 
 
 @dataclass(frozen=True)
@@ -153,11 +159,9 @@ class NgramModel:
         if not spans:
             return None
         segs = [self.known_features(norm[s:e]) for s, e in spans]
-        cands: list[tuple[int, int]] = []
-        if len(segs) <= WINDOW or len(norm) <= WHOLE_MAX:
-            cands.append((0, len(segs)))
-        if len(segs) > WINDOW:
-            cands += [(i, i + WINDOW) for i in range(len(segs) - WINDOW + 1)]
+        cands = window_ranges(len(segs))
+        if not cands or len(norm) <= WHOLE_MAX:
+            cands.insert(0, (0, len(segs)))
         best_z, best_ij = -math.inf, cands[0]
         for i, j in cands:
             z = self.logit(Counter(chain.from_iterable(segs[i:j])))
