@@ -1477,11 +1477,12 @@ _UC_NOT_WAIVED = re.compile(r"\b(?:never|not|n't|cannot|won't)\b[^.!?\n]{0,30}$|
 # Quoted or example contexts: the text talks *about* an instruction rather than giving it.
 _QUOTED = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|‹[^›\n]{1,400}›|`[^`\n]{1,400}`|```.*?```|<code>.*?</code>|<pre>.*?</pre>"
                      r"|(?<![a-z0-9])'[^'\n]{3,200}?'(?![a-z0-9])", re.S)
+_TRANSLATE_STEM = r"(?:translat|ubersetz|traduc|tradu[sz]|vertaal)"  # "translate" in English, German, French/Spanish, Portuguese/Italian, Dutch
 _EXAMPLE_INTRO = re.compile(
     r"(?:(?:such as|e\.g\.|e\.g|for example|for instance|like|phrases? like|strings? like|text like|(?:called|known as|named|dubbed)(?: [a-z0-9-]+)?|"
     r"example(?: (?:call|request|usage|input|output|payload|invocation|response)s?)?|payloads? (?:like|such as)|instructions? like|commands? like|"
     r"the (?:phrase|string|text|sentence|line|words?|comment))[^a-z0-9]{0,4}"
-    r"|(?:translat|ubersetz|traduc|tradu[sz]|vertaal)\w*(?: [a-z]+){0,4}[ \t]*(?:[:\"'“„«\n][^a-z0-9]{0,3}|\n))$")
+    r"|" + _TRANSLATE_STEM + r"\w*(?: [a-z]+){0,4}[ \t]*(?:[:\"'“„«\n][^a-z0-9]{0,3}|\n))$")
 _DAMPEN = 0.35
 _NEGATABLE = frozenset({"reveal_prompt", "exfiltrate", "exfil_sensitive", "model_must_act"})
 _PROHIBITION = re.compile(r"\b(?:never|don'?t|do[ \t]+not|must[ \t]+not|mustn'?t|no[ \t]+one[ \t]+may)\b[^.;!?\n:]{0,60}$")
@@ -1671,7 +1672,7 @@ _DISCUSS = re.compile(r"\b(?:translat\w*|for example|for instance|e\.g\.|such as
                       .replace("{_S}", _S))
 
 
-_TRANSLATE = re.compile(r"\b(?:translat|ubersetz|traduc|tradu[sz]|vertaal)")
+_TRANSLATE = re.compile(r"\b" + _TRANSLATE_STEM)
 
 
 def _discussed(norm: str, pos: int) -> bool:
